@@ -1,0 +1,542 @@
+//! catalog: the wire types of `clients/clients.yaml`. They mirror the file field for field,
+//! reject unknown fields, and their doc comments become the JSON Schema's descriptions.
+//! Cross-field rules live in `lint`; the validated domain lives in `model`.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::patterns as p;
+
+/// A tenantgen client catalog: every client a hosting platform runs, and the zones it runs them in.
+/// The same file serves as the config of the `tenantgen krm` function.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(title = "ClientCatalog")]
+pub struct Catalog {
+    /// Always `tenantgen.io/v1alpha1`.
+    pub api_version: ApiVersion,
+    /// Always `ClientCatalog`.
+    pub kind: CatalogKind,
+    pub metadata: Metadata,
+    pub spec: Spec,
+}
+
+/// The catalog's API version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum ApiVersion {
+    #[serde(rename = "tenantgen.io/v1alpha1")]
+    V1alpha1,
+}
+
+/// The catalog's kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+pub enum CatalogKind {
+    ClientCatalog,
+}
+
+/// Object metadata. Annotations carry KRM function settings such as `tenantgen.io/zone`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metadata {
+    /// The catalog's name, used in generated labels.
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub name: String,
+    /// Ignored by tenantgen; allowed so the file can live in a kustomize or kpt package.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Labels on the catalog object itself (not copied to generated objects).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Annotations on the catalog object itself (not copied to generated objects).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// What to host and where.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Spec {
+    pub platform: Platform,
+    /// The zones, in promotion order (the first is where versions start; each later zone
+    /// receives versions from the one before it). Default: dev (k3s), staging and production
+    /// (managed Kubernetes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zones: Option<Vec<Zone>>,
+    /// The hosted clients. Their order in the file does not matter.
+    pub clients: Vec<Client>,
+}
+
+/// Platform-wide settings shared by every client and zone.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Platform {
+    /// The hosting domain. A client's default host is `<name>.<domain>`.
+    #[schemars(pattern(p::DNS_NAME), length(max = 253))]
+    pub domain: String,
+    /// Namespace of the in-cluster Traefik that client NetworkPolicies admit traffic from.
+    #[serde(default = "default_ingress_namespace")]
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub ingress_namespace: String,
+    /// IngressClass name used by every generated Ingress.
+    #[serde(default = "default_ingress_class")]
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub ingress_class: String,
+    /// Traefik certificate resolver named on Ingresses in edge-proxy zones.
+    #[serde(default = "default_cert_resolver")]
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub cert_resolver: String,
+    /// The uid and gid client containers run as (the platform's images are built for 101).
+    #[serde(default = "default_run_as_user")]
+    #[schemars(range(min = 1, max = 2147483647))]
+    pub run_as_user: i64,
+    /// When set, tenantgen writes `flux-system/gotk-sync.yaml` for each zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<Git>,
+    /// Flux controller settings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flux: Option<Flux>,
+    /// The shared hosting pool's landing page, served on the bare domain from `ge-hosting`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landing_page: Option<LandingPage>,
+    /// Settings of the platform's Traefik middlewares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub middlewares: Option<MiddlewareSettings>,
+}
+
+/// The Git repository Flux syncs each zone from.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Git {
+    /// Clone URL (`https://` or `ssh://`).
+    #[schemars(pattern(p::GIT_URL))]
+    pub url: String,
+    /// Branch Flux follows.
+    #[serde(default = "default_branch")]
+    #[schemars(length(min = 1, max = 255))]
+    pub branch: String,
+    /// How often Flux fetches the repository.
+    #[serde(default = "default_interval")]
+    #[schemars(pattern(p::DURATION))]
+    pub interval: String,
+}
+
+/// Flux controller settings.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Flux {
+    /// Number of kustomize-controller shards; each tenant Kustomization gets a
+    /// `sharding.fluxcd.io/key` from a stable hash of the client name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 64))]
+    pub shards: Option<u32>,
+}
+
+/// The landing page of the shared hosting pool.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct LandingPage {
+    /// Full image reference with a tag and/or digest.
+    #[schemars(pattern(p::IMAGE_REFERENCE))]
+    pub image: String,
+    /// Container port the page listens on.
+    #[serde(default = "default_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+}
+
+/// Settings of the platform middlewares clients can attach.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct MiddlewareSettings {
+    /// Source ranges the `ip-allowlist` middleware admits. Default: the private ranges.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(p::CIDR)))]
+    pub ip_allow_list: Vec<String>,
+    /// Auth endpoint of the OAuth proxy used by `forward-auth`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::HTTP_URL))]
+    pub forward_auth_address: Option<String>,
+}
+
+/// A cluster clients are deployed to.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Zone {
+    /// Zone name; also the directory under `clusters/`.
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub name: String,
+    /// Kubernetes distribution; k3s bundles Traefik, which is then configured, not installed.
+    #[serde(default)]
+    pub distribution: Distribution,
+    /// Kubernetes minor version of the zone; output is validated against its schema.
+    #[serde(default = "default_kubernetes_version")]
+    #[schemars(pattern(p::KUBE_VERSION))]
+    pub kubernetes_version: String,
+    /// Default StorageClass of the zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::DNS_LABEL))]
+    pub storage_class: Option<String>,
+    /// How traffic reaches the zone's Traefik.
+    #[serde(default)]
+    pub ingress: IngressMode,
+    /// Namespace Traefik runs in here. Default: `platform.ingressNamespace`
+    /// (k3s runs its bundled Traefik in `kube-system`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub ingress_namespace: Option<String>,
+    /// Node CIDRs; required with `host-network`, where client policies admit traffic from
+    /// the nodes because no pod selector matches host-network pods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(p::CIDR)))]
+    pub node_cidrs: Vec<String>,
+}
+
+/// Kubernetes distribution of a zone.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Distribution {
+    /// k3s: Traefik is bundled and configured with a HelmChartConfig.
+    K3s,
+    /// A managed service (UKS, EKS, GKE...): Traefik is installed with Flux.
+    Managed,
+    /// Any other conformant cluster: Traefik is installed with Flux.
+    #[default]
+    Generic,
+}
+
+/// How external traffic reaches the zone's Traefik.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum IngressMode {
+    /// An edge proxy outside the cluster terminates TLS; Traefik's Service stays ClusterIP.
+    EdgeProxy,
+    /// Traefik runs as a DaemonSet on the nodes' ports 80 and 443.
+    HostNetwork,
+    /// Traefik is exposed by a managed load balancer.
+    #[default]
+    LoadBalancer,
+}
+
+/// A hosted client.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Client {
+    /// Client name (DNS label). The namespace is `sh-<name>` or `ded-<name>`.
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub name: String,
+    /// Shared clients share nodes on small tiers; dedicated clients get autoscaling, a
+    /// disruption budget and a quota.
+    pub hosting: Hosting,
+    /// Resource tier: shared is small, medium or large; dedicated is large or xlarge.
+    pub size: Size,
+    /// Image repository, without tag or digest (the version comes from `versions`).
+    #[schemars(pattern(p::IMAGE_REPOSITORY))]
+    pub image: String,
+    /// Zone -> version: `tag`, `tag@sha256:<64 hex>` or `sha256:<64 hex>`. A zone left out
+    /// does not run the client. Production versions must carry a digest.
+    #[serde(default)]
+    #[schemars(extend("additionalProperties" = {"type": "string", "pattern": p::VERSION}))]
+    pub versions: BTreeMap<String, String>,
+    /// Host names routed to the client. Default: `<name>.<platform.domain>`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(p::HOST), length(max = 253)))]
+    pub hosts: Vec<String>,
+    /// Container port, named `http`.
+    #[serde(default = "default_port")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// Health endpoint used by the probes.
+    #[serde(default)]
+    pub health: Health,
+    /// Plain settings, rendered into the ConfigMap `web-config`. Never secrets.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+    /// References to secrets in Vault, mounted as read-only files. Never values.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secrets: Vec<SecretRef>,
+    /// Destinations the client may reach besides cluster DNS.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub egress: Vec<Egress>,
+    /// Platform Traefik middlewares attached to the client's Ingress.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub middlewares: Vec<Middleware>,
+    /// Replica count, overriding the tier default (dedicated: the autoscaling floor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub replicas: Option<u32>,
+    /// Horizontal autoscaling; dedicated clients only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+    /// Namespace ResourceQuota; dedicated clients only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<Quota>,
+    /// Per-zone overrides of replicas, size and autoscaling.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub overrides: BTreeMap<String, Override>,
+}
+
+/// Hosting model of a client.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Hosting {
+    /// Namespace `sh-<name>`; small footprint, no autoscaling.
+    Shared,
+    /// Namespace `ded-<name>`; autoscaling, disruption budget and quota.
+    Dedicated,
+}
+
+/// Resource tier.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Size {
+    /// 10m/100m CPU, 32Mi/128Mi memory, 1 replica (shared only).
+    Small,
+    /// 50m/250m CPU, 64Mi/256Mi memory, 2 replicas (shared only).
+    Medium,
+    /// 100m/500m CPU, 128Mi/512Mi memory, 2 replicas.
+    Large,
+    /// 200m/1000m CPU, 256Mi/1Gi memory, 3 replicas at least (dedicated only).
+    Xlarge,
+}
+
+/// Health endpoint of the workload.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Health {
+    /// HTTP path answered with 2xx when the workload is healthy.
+    #[serde(default = "default_health_path")]
+    #[schemars(pattern(p::HTTP_PATH))]
+    pub path: String,
+    /// Adds a startupProbe that allows this many seconds for the first healthy answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub startup_seconds: Option<u32>,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            path: default_health_path(),
+            startup_seconds: None,
+        }
+    }
+}
+
+/// A secret kept in Vault, synced by External Secrets and mounted as files.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SecretRef {
+    /// Name of the Kubernetes Secret (and its ExternalSecret).
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub name: String,
+    /// Path in Vault; every key found there becomes a file.
+    #[schemars(pattern(p::VAULT_PATH))]
+    pub vault_path: String,
+    /// Directory the files are mounted at, read-only.
+    #[schemars(pattern(p::MOUNT_PATH))]
+    pub mount_path: String,
+}
+
+/// An allowed egress destination.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Egress {
+    /// Destination network.
+    #[schemars(pattern(p::CIDR))]
+    pub cidr: String,
+    /// Destination ports; empty allows every port.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(range(min = 1, max = 65535)))]
+    pub ports: Vec<u16>,
+    /// Transport protocol of `ports`.
+    #[serde(default)]
+    pub protocol: Protocol,
+}
+
+/// Transport protocol.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, Serialize, JsonSchema,
+)]
+pub enum Protocol {
+    #[default]
+    #[serde(rename = "TCP")]
+    Tcp,
+    #[serde(rename = "UDP")]
+    Udp,
+}
+
+/// A platform middleware.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Middleware {
+    /// HSTS, frame denial, no sniffing, strict referrer policy.
+    SecurityHeaders,
+    /// 100 requests per minute on average, bursts of 200.
+    RateLimit,
+    /// Admits only `platform.middlewares.ipAllowList`.
+    IpAllowlist,
+    /// HTTP basic auth; needs a secret reference named `basic-auth` holding `users`.
+    BasicAuth,
+    /// Delegates authentication to the platform's OAuth proxy.
+    ForwardAuth,
+}
+
+/// Autoscaling bounds; dedicated clients only.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Autoscaling {
+    /// Minimum replicas. Default: the tier's replica count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub min: Option<u32>,
+    /// Maximum replicas. Default: 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1000))]
+    pub max: Option<u32>,
+    /// Target average CPU utilisation, in percent of requests. Default: 70.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 100))]
+    pub cpu_percent: Option<u32>,
+}
+
+/// Namespace ResourceQuota of a dedicated client.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Quota {
+    /// `requests.cpu`.
+    #[serde(default = "default_quota_requests_cpu")]
+    #[schemars(pattern(p::QUANTITY))]
+    pub requests_cpu: String,
+    /// `requests.memory`.
+    #[serde(default = "default_quota_requests_memory")]
+    #[schemars(pattern(p::QUANTITY))]
+    pub requests_memory: String,
+    /// `limits.cpu`.
+    #[serde(default = "default_quota_limits_cpu")]
+    #[schemars(pattern(p::QUANTITY))]
+    pub limits_cpu: String,
+    /// `limits.memory`.
+    #[serde(default = "default_quota_limits_memory")]
+    #[schemars(pattern(p::QUANTITY))]
+    pub limits_memory: String,
+    /// `persistentvolumeclaims`.
+    #[serde(default = "default_quota_pvcs")]
+    #[schemars(range(min = 0, max = 10000))]
+    pub persistent_volume_claims: u32,
+}
+
+impl Default for Quota {
+    fn default() -> Self {
+        Quota {
+            requests_cpu: default_quota_requests_cpu(),
+            requests_memory: default_quota_requests_memory(),
+            limits_cpu: default_quota_limits_cpu(),
+            limits_memory: default_quota_limits_memory(),
+            persistent_volume_claims: default_quota_pvcs(),
+        }
+    }
+}
+
+/// What one zone changes for a client.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Override {
+    /// Replica count in this zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub replicas: Option<u32>,
+    /// Resource tier in this zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Size>,
+    /// Autoscaling in this zone (dedicated only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autoscaling: Option<Autoscaling>,
+}
+
+fn default_ingress_namespace() -> String {
+    "ge-ingress".into()
+}
+fn default_ingress_class() -> String {
+    "traefik".into()
+}
+fn default_cert_resolver() -> String {
+    "letsencrypt".into()
+}
+fn default_run_as_user() -> i64 {
+    101
+}
+fn default_branch() -> String {
+    "main".into()
+}
+fn default_interval() -> String {
+    "1m".into()
+}
+fn default_port() -> u16 {
+    8080
+}
+fn default_kubernetes_version() -> String {
+    "1.34".into()
+}
+fn default_health_path() -> String {
+    "/health".into()
+}
+fn default_quota_requests_cpu() -> String {
+    "2".into()
+}
+fn default_quota_requests_memory() -> String {
+    "4Gi".into()
+}
+fn default_quota_limits_cpu() -> String {
+    "4".into()
+}
+fn default_quota_limits_memory() -> String {
+    "8Gi".into()
+}
+fn default_quota_pvcs() -> u32 {
+    10
+}
+
+/// The zones used when the catalog names none, in promotion order.
+pub fn default_zones() -> Vec<Zone> {
+    let zone = |name: &str, distribution, storage: &str, ingress| Zone {
+        name: name.into(),
+        distribution,
+        kubernetes_version: default_kubernetes_version(),
+        storage_class: Some(storage.into()),
+        ingress,
+        ingress_namespace: None,
+        node_cidrs: Vec::new(),
+    };
+    vec![
+        zone(
+            "dev",
+            Distribution::K3s,
+            "local-path",
+            IngressMode::EdgeProxy,
+        ),
+        zone(
+            "staging",
+            Distribution::Managed,
+            "upcloud-block-storage",
+            IngressMode::LoadBalancer,
+        ),
+        zone(
+            "production",
+            Distribution::Managed,
+            "upcloud-block-storage",
+            IngressMode::LoadBalancer,
+        ),
+    ]
+}

@@ -1,0 +1,72 @@
+//! check: read -> parse -> schema -> lints -> model for one catalog, collecting every problem
+//! before giving up, so a user fixes a file in one pass.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use crate::catalog as raw;
+use crate::diagnostics::{self, Diagnostic, Pos};
+use crate::model;
+use crate::source::Source;
+use crate::yaml::{self, Document};
+use crate::{lint, schema};
+
+/// A catalog that passed every check.
+#[derive(Debug)]
+pub struct Checked {
+    pub source: Source,
+    pub doc: Document,
+    pub raw: raw::Catalog,
+    pub model: model::Catalog,
+    /// Problems that do not block rendering.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Reads and checks the catalog at `path`. On failure, every problem found (errors and
+/// warnings) in reading order.
+pub fn check_file(path: &Path) -> Result<Checked, Vec<Diagnostic>> {
+    check_source(Source::read(path).map_err(|d| vec![*d])?)
+}
+
+pub fn check_source(source: Source) -> Result<Checked, Vec<Diagnostic>> {
+    let mut doc = yaml::parse(&source)?;
+    if !doc.value.is_object() {
+        let found = match &doc.value {
+            serde_json::Value::Array(_) => "a list",
+            serde_json::Value::Null => "nothing",
+            _ => "a single value",
+        };
+        return Err(vec![
+            Diagnostic::error("not-a-catalog", format!("the file holds {found}, not a ClientCatalog mapping"))
+                .at(&source.name, doc.map.locate("").or(Some(Pos { line: 1, col: 1, offset: 0 })))
+                .hint("a catalog starts with `apiVersion: tenantgen.io/v1alpha1` and `kind: ClientCatalog`; see `clients/clients.yaml`"),
+        ]);
+    }
+    schema::coerce(&mut doc);
+    let schema_problems = schema::validate(&doc, &source);
+    let broken: BTreeSet<String> = schema_problems.iter().map(|(p, _)| p.clone()).collect();
+    let mut problems: Vec<Diagnostic> = schema_problems.into_iter().map(|(_, d)| d).collect();
+    problems.extend(lint::check(&doc, &source, &broken));
+    diagnostics::normalize(&mut problems);
+    if diagnostics::has_errors(&problems) {
+        return Err(problems);
+    }
+    let raw: raw::Catalog = serde_json::from_value(doc.value.clone()).map_err(|e| {
+        vec![
+            Diagnostic::error(
+                "internal",
+                format!("the catalog passed validation but does not load: {e}"),
+            )
+            .at(&source.name, None),
+        ]
+    })?;
+    let model = model::Catalog::try_from(&raw)
+        .map_err(|e| vec![Diagnostic::error("internal", e).at(&source.name, None)])?;
+    Ok(Checked {
+        source,
+        doc,
+        raw,
+        model,
+        warnings: problems,
+    })
+}

@@ -1,0 +1,114 @@
+//! commands: one module per verb. They orchestrate the library's stages, own all I/O and are
+//! the only code that prints: data to stdout, everything else to stderr.
+
+mod schema;
+mod validate;
+
+use std::io::{self, Write};
+
+use crate::cli::{Cli, Command, PluginCommand};
+use crate::diagnostics::Diagnostic;
+
+/// Exit codes (SPEC §4).
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_USAGE: u8 = 2;
+
+/// A failure a command reports at the edge.
+#[derive(Debug)]
+pub struct CommandError {
+    pub exit: u8,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl CommandError {
+    pub fn failure(message: impl Into<String>) -> Self {
+        CommandError {
+            exit: EXIT_FAILURE,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl From<io::Error> for CommandError {
+    fn from(e: io::Error) -> Self {
+        CommandError::failure(e.to_string())
+    }
+}
+
+pub type CommandResult = Result<u8, CommandError>;
+
+/// Runs a parsed command line and returns the process exit code.
+pub fn run(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Validate(args) => validate::run(&args),
+        Command::Schema => schema::run(),
+        Command::Render(_) => not_built("render", "issue 3"),
+        Command::Explain(_) => not_built("explain", "issue 3"),
+        Command::Krm => not_built("krm", "issue 4"),
+        Command::Plugin(PluginCommand::Install) => not_built("plugin install", "issue 4"),
+        Command::Diff(_) => not_built("diff", "issue 5"),
+        Command::Package(_) => not_built("package", "issue 6"),
+        Command::Verify(_) => not_built("verify", "issue 6"),
+        Command::Promote(_) => not_built("promote", "issue 6"),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if e.message.is_empty() => e.exit,
+        Err(e) => {
+            let mut err = io::stderr().lock();
+            let _ = writeln!(err, "error: {}", e.message);
+            if let Some(hint) = e.hint {
+                let _ = writeln!(err, "  hint: {hint}");
+            }
+            e.exit
+        }
+    }
+}
+
+fn not_built(verb: &str, issue: &str) -> CommandResult {
+    Err(CommandError {
+        exit: EXIT_USAGE,
+        message: format!("`tenantgen {verb}` is not built yet"),
+        hint: Some(format!(
+            "it is tracked in {issue}; nothing was read or written"
+        )),
+    })
+}
+
+/// Writes data to stdout. A closed pipe (`tenantgen schema | head`) ends the command quietly.
+pub fn print_data(text: &str) -> Result<(), CommandError> {
+    let mut out = io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Err(CommandError {
+            exit: EXIT_OK,
+            message: String::new(),
+            hint: None,
+        }),
+        other => Ok(other?),
+    }
+}
+
+/// Prints problems to stderr, one block each, then a count line.
+pub fn print_problems(problems: &[Diagnostic]) {
+    let mut err = io::stderr().lock();
+    for d in problems {
+        let _ = writeln!(err, "{d}");
+    }
+}
+
+/// `1 error`, `3 warnings`: for summary lines.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

@@ -1,0 +1,60 @@
+//! `tenantgen validate`: schema and lints, every problem at once, and a one-line summary.
+
+use crate::check;
+use crate::cli::ValidateArgs;
+use crate::diagnostics::Severity;
+
+use super::{
+    CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, count, print_data, print_problems,
+};
+
+pub fn run(args: &ValidateArgs) -> CommandResult {
+    match check::check_file(args.catalog_path()) {
+        Ok(checked) => {
+            print_problems(&checked.warnings);
+            let m = &checked.model;
+            let per_zone: Vec<String> = m
+                .zones
+                .iter()
+                .map(|z| {
+                    format!(
+                        "{} {}",
+                        z.name,
+                        m.clients
+                            .iter()
+                            .filter(|c| c.deployments.contains_key(&z.name))
+                            .count()
+                    )
+                })
+                .collect();
+            let mut line = format!(
+                "{}: valid, {} ({})",
+                checked.source.name,
+                count(m.clients.len(), "client"),
+                per_zone.join(", ")
+            );
+            if !checked.warnings.is_empty() {
+                line.push_str(&format!(", {}", count(checked.warnings.len(), "warning")));
+            }
+            line.push('\n');
+            print_data(&line)?;
+            Ok(EXIT_OK)
+        }
+        Err(problems) => {
+            print_problems(&problems);
+            let errors = problems
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            let file = problems.first().map(|d| d.file.clone()).unwrap_or_default();
+            Err(CommandError {
+                exit: EXIT_FAILURE,
+                message: format!(
+                    "`{file}` is not a valid catalog: {}",
+                    count(errors, "error")
+                ),
+                hint: None,
+            })
+        }
+    }
+}

@@ -1,0 +1,524 @@
+//! schema: the JSON Schema generated from the wire types, and validation of a parsed document
+//! against it, with every error mapped back to the line and column it came from.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use serde_json::Value;
+
+use crate::catalog::Catalog;
+use crate::diagnostics::Diagnostic;
+use crate::source::Source;
+use crate::yaml::{Document, SourceMap, escape_segment, field_name};
+
+/// The schema as published in `schema/clients.schema.json`, ending in a newline.
+pub fn generate() -> String {
+    let mut text = serde_json::to_string_pretty(schema_value()).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn schema_value() -> &'static Value {
+    static SCHEMA: OnceLock<Value> = OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let mut schema = schemars::schema_for!(Catalog).to_value();
+        if let Some(obj) = schema.as_object_mut() {
+            obj.insert(
+                "$id".into(),
+                Value::String("https://tenantgen.io/schema/v1alpha1/clients.schema.json".into()),
+            );
+        }
+        schema
+    })
+}
+
+fn validator() -> Option<&'static jsonschema::Validator> {
+    static VALIDATOR: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| jsonschema::validator_for(schema_value()).ok())
+        .as_ref()
+}
+
+/// Turns numbers and booleans written as plain scalars back into the user's text wherever the
+/// schema expects a string (`kubernetesVersion: 1.34`, `config: {DEBUG: true}`), so a
+/// version `1.10` stays `1.10` and never becomes `1.1`.
+pub fn coerce(doc: &mut Document) {
+    let root = schema_value();
+    let mut pointer = String::new();
+    coerce_node(&mut doc.value, root, root, &mut pointer, &doc.map);
+}
+
+fn coerce_node(
+    value: &mut Value,
+    schema: &Value,
+    root: &Value,
+    pointer: &mut String,
+    map: &SourceMap,
+) {
+    let schema = resolve(schema, root);
+    match value {
+        Value::Number(_) | Value::Bool(_)
+            if accepts(schema, root, "string") && !accepts(schema, root, json_type(value)) =>
+        {
+            if let Some(text) = map.get(pointer).and_then(|n| n.plain.clone()) {
+                *value = Value::String(text);
+            }
+        }
+        Value::Object(object) => {
+            for (key, child) in object.iter_mut() {
+                let Some(sub) = child_schema(schema, root, Some(key)) else {
+                    continue;
+                };
+                let len = pointer.len();
+                pointer.push('/');
+                pointer.push_str(&escape_segment(key));
+                coerce_node(child, sub, root, pointer, map);
+                pointer.truncate(len);
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter_mut().enumerate() {
+                let Some(sub) = child_schema(schema, root, None) else {
+                    continue;
+                };
+                let len = pointer.len();
+                pointer.push_str(&format!("/{i}"));
+                coerce_node(child, sub, root, pointer, map);
+                pointer.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
+    let mut current = schema;
+    for _ in 0..16 {
+        match current
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| r.strip_prefix('#'))
+        {
+            Some(path) => match root.pointer(path) {
+                Some(target) => current = target,
+                None => break,
+            },
+            None => break,
+        }
+    }
+    current
+}
+
+/// The schema of a property (`key`) or of the items (`None`), looking through anyOf/oneOf.
+fn child_schema<'a>(schema: &'a Value, root: &'a Value, key: Option<&str>) -> Option<&'a Value> {
+    let schema = resolve(schema, root);
+    let direct = match key {
+        Some(k) => schema
+            .get("properties")
+            .and_then(|p| p.get(k))
+            .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object())),
+        None => schema.get("items"),
+    };
+    direct.or_else(|| {
+        ["anyOf", "oneOf"]
+            .iter()
+            .filter_map(|kw| schema.get(*kw).and_then(Value::as_array))
+            .flatten()
+            .find_map(|branch| child_schema(branch, root, key))
+    })
+}
+
+fn accepts(schema: &Value, root: &Value, ty: &str) -> bool {
+    let schema = resolve(schema, root);
+    let by_type = match schema.get("type") {
+        Some(Value::String(t)) => t == ty || (ty == "integer" && t == "number"),
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == ty),
+        _ => false,
+    };
+    let by_enum = schema
+        .get("enum")
+        .and_then(Value::as_array)
+        .is_some_and(|vs| vs.iter().any(|v| json_type(v) == ty))
+        || schema.get("const").is_some_and(|v| json_type(v) == ty);
+    by_type
+        || by_enum
+        || ["anyOf", "oneOf"]
+            .iter()
+            .filter_map(|kw| schema.get(*kw).and_then(Value::as_array))
+            .flatten()
+            .any(|b| accepts(b, root, ty))
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Every schema violation in the document, positioned and explained, with the JSON pointer
+/// of the value it is about.
+pub fn validate(doc: &Document, source: &Source) -> Vec<(String, Diagnostic)> {
+    let Some(validator) = validator() else {
+        let d = Diagnostic::error(
+            "internal",
+            "the built-in JSON Schema does not compile; this is a tenantgen bug",
+        );
+        return vec![(String::new(), d)];
+    };
+    let mut out = Vec::new();
+    for error in validator.iter_errors(&doc.value) {
+        let pointer = error.instance_path().as_str().to_owned();
+        let schema_path = error.schema_path().as_str().to_owned();
+        let instance = error.instance().clone().into_owned();
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected } => {
+                let known = known_fields(&schema_path);
+                for key in unexpected {
+                    let at = format!("{pointer}/{}", escape_segment(key));
+                    let hint = match closest(key, &known) {
+                        Some(s) => format!(
+                            "did you mean `{s}`? unknown fields are errors so that a typo is never ignored"
+                        ),
+                        None => format!("remove it; fields allowed here: {}", known.join(", ")),
+                    };
+                    let d = Diagnostic::error("unknown-field", format!("unknown field `{key}`"))
+                        .at(&source.name, doc.map.locate(&at))
+                        .field(field_name(&at))
+                        .hint(hint);
+                    out.push((pointer.clone(), d));
+                }
+            }
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                let at = format!("{pointer}/{}", escape_segment(name));
+                let d =
+                    Diagnostic::error("missing-field", format!("missing required field `{name}`"))
+                        .at(&source.name, doc.map.locate(&pointer))
+                        .field(field_name(&at))
+                        .hint(
+                            field_hint(&at)
+                                .unwrap_or("add it; `tenantgen schema` lists every field"),
+                        );
+                out.push((pointer.clone(), d));
+            }
+            ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
+                if !choices(&schema_path).is_empty() =>
+            {
+                let options = choices(&schema_path);
+                let listed = options
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let d = Diagnostic::error(
+                    "not-allowed",
+                    format!("{} is not one of {listed}", show(&instance)),
+                )
+                .at(&source.name, doc.map.locate_value(&pointer))
+                .field(field_name(&pointer))
+                .hint(
+                    field_hint(&pointer)
+                        .map_or_else(|| format!("use one of {listed}"), str::to_owned),
+                );
+                out.push((pointer, d));
+            }
+            kind => {
+                let message = describe(kind, &instance, &pointer);
+                let mut d = Diagnostic::error(code_of(kind), message)
+                    .at(&source.name, doc.map.locate_value(&pointer))
+                    .field(field_name(&pointer));
+                if let Some(hint) = field_hint(&pointer) {
+                    d = d.hint(hint);
+                } else if let ValidationErrorKind::Enum { options } = kind {
+                    d = d.hint(format!("use one of {}", list(options)));
+                }
+                out.push((pointer, d));
+            }
+        }
+    }
+    out
+}
+
+fn code_of(kind: &ValidationErrorKind) -> &'static str {
+    match kind {
+        ValidationErrorKind::Type { .. } => "wrong-type",
+        ValidationErrorKind::Pattern { .. } => "invalid-format",
+        ValidationErrorKind::Enum { .. } | ValidationErrorKind::Constant { .. } => "not-allowed",
+        ValidationErrorKind::Minimum { .. }
+        | ValidationErrorKind::Maximum { .. }
+        | ValidationErrorKind::ExclusiveMinimum { .. }
+        | ValidationErrorKind::ExclusiveMaximum { .. } => "out-of-range",
+        ValidationErrorKind::MaxLength { .. } | ValidationErrorKind::MinLength { .. } => {
+            "bad-length"
+        }
+        _ => "schema",
+    }
+}
+
+fn describe(kind: &ValidationErrorKind, instance: &Value, pointer: &str) -> String {
+    let shown = show(instance);
+    match kind {
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(t) => t.to_string(),
+                TypeKind::Multiple(ts) => ts
+                    .iter()
+                    .map(|t| t.to_string())
+                    .filter(|t| t != "null")
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            match instance {
+                Value::Array(_) | Value::Object(_) => {
+                    format!("expected {}, found {shown}", article(&yaml_word(&expected)))
+                }
+                _ => format!(
+                    "expected {}, found {} {shown}",
+                    article(&yaml_word(&expected)),
+                    yaml_word(json_type(instance))
+                ),
+            }
+        }
+        ValidationErrorKind::Pattern { .. } => format!("{shown} is not {}", what(pointer)),
+        ValidationErrorKind::Enum { options } => format!("{shown} is not one of {}", list(options)),
+        ValidationErrorKind::Constant { expected_value } => {
+            format!("must be {}", show(expected_value))
+        }
+        ValidationErrorKind::Minimum { limit } => {
+            format!("{shown} is below the minimum of {limit}")
+        }
+        ValidationErrorKind::Maximum { limit } => {
+            format!("{shown} is above the maximum of {limit}")
+        }
+        ValidationErrorKind::MaxLength { limit } => {
+            format!("{shown} is longer than {limit} characters")
+        }
+        ValidationErrorKind::MinLength { limit } => {
+            format!("{shown} is shorter than {limit} characters")
+        }
+        _ => format!("{shown} is not valid here"),
+    }
+}
+
+/// JSON Schema's type names in the words of YAML users.
+fn yaml_word(json: &str) -> String {
+    json.replace("array", "list")
+        .replace("object", "mapping")
+        .replace("integer", "whole number")
+}
+
+fn article(noun: &str) -> String {
+    match noun.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {noun}"),
+        _ => format!("a {noun}"),
+    }
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("`{s}`"),
+        Value::Object(_) => "a mapping".into(),
+        Value::Array(_) => "a list".into(),
+        other => format!("`{other}`"),
+    }
+}
+
+fn list(options: &Value) -> String {
+    options
+        .as_array()
+        .map(|vs| vs.iter().map(show).collect::<Vec<_>>().join(", "))
+        .unwrap_or_default()
+}
+
+/// The last named segment of a pointer: the field a rule is about.
+fn last_field(pointer: &str) -> &str {
+    pointer
+        .rsplit('/')
+        .find(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()))
+        .unwrap_or("")
+}
+
+fn parent_field(pointer: &str) -> &str {
+    pointer
+        .rsplit('/')
+        .filter(|s| !s.is_empty() && !s.bytes().all(|b| b.is_ascii_digit()))
+        .nth(1)
+        .unwrap_or("")
+}
+
+/// What a pattern-checked field must be, for messages.
+fn what(pointer: &str) -> &'static str {
+    let parent = parent_field(pointer);
+    match last_field(pointer) {
+        _ if parent == "versions" => "a valid version (a tag or a sha256 digest)",
+        "name" | "ingressNamespace" | "ingressClass" | "certResolver" | "storageClass" => {
+            "a valid DNS-1123 label"
+        }
+        "domain" => "a DNS name",
+        "hosts" => "a DNS host name",
+        "image" if parent == "landingPage" => "an image reference with a tag or digest",
+        "image" => "an image repository without tag or digest",
+        "cidr" | "nodeCidrs" | "ipAllowList" => "a CIDR network",
+        "path" => "an absolute URL path",
+        "mountPath" => "an absolute path",
+        "vaultPath" => "a Vault path",
+        "interval" => "a duration",
+        "kubernetesVersion" => "a Kubernetes minor version",
+        "url" | "forwardAuthAddress" => "a URL",
+        "requestsCpu" | "requestsMemory" | "limitsCpu" | "limitsMemory" => "a Kubernetes quantity",
+        _ => "in the expected format",
+    }
+}
+
+/// How to fix a field, for hints.
+pub fn field_hint(pointer: &str) -> Option<&'static str> {
+    let parent = parent_field(pointer);
+    Some(match last_field(pointer) {
+        _ if parent == "versions" => {
+            "use a tag (`1.2.3`), a tag with digest (`1.2.3@sha256:<64 hex>`) or a digest (`sha256:<64 hex>`)"
+        }
+        "name" | "ingressNamespace" | "ingressClass" | "certResolver" | "storageClass" => {
+            "use at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit"
+        }
+        "domain" => "use a DNS name such as `hosting.example.com`",
+        "hosts" => "use DNS names such as `www.example.com`, optionally a leading `*.`",
+        "image" if parent == "landingPage" => {
+            "use `registry/repository:tag`, optionally with `@sha256:<digest>`"
+        }
+        "image" => {
+            "give the repository only, e.g. `registry.example.com/acme/web`; versions go in `versions`"
+        }
+        "cidr" | "nodeCidrs" | "ipAllowList" => "write a network such as `10.20.0.0/16`",
+        "path" => "start the path with `/`, e.g. `/health`",
+        "mountPath" => "use an absolute directory such as `/var/run/secrets/db`",
+        "vaultPath" => "use a path such as `secret/data/acme-corp/db`",
+        "interval" => "use a duration such as `1m` or `30s`",
+        "kubernetesVersion" => "quote the version so YAML keeps it as text: `\"1.34\"`",
+        "url" => "use an `https://` or `ssh://` clone URL",
+        "forwardAuthAddress" => "use the http(s) URL of the OAuth proxy's auth endpoint",
+        "port" | "ports" => "use a port number from 1 to 65535",
+        "replicas" | "min" | "max" => "use a whole number",
+        "hosting" => "use `shared` or `dedicated`",
+        "size" => "shared: `small`, `medium` or `large`; dedicated: `large` or `xlarge`",
+        "apiVersion" => "use `apiVersion: tenantgen.io/v1alpha1`",
+        "kind" => "use `kind: ClientCatalog`",
+        "runAsUser" => "use a non-root uid (1 or more); the platform images use 101",
+        "distribution" => "use `k3s`, `managed` or `generic`",
+        "ingress" => "use `edge-proxy`, `host-network` or `load-balancer`",
+        "protocol" => "use `TCP` or `UDP`",
+        "middlewares" => {
+            "use the platform middlewares: security-headers, rate-limit, ip-allowlist, basic-auth, forward-auth"
+        }
+        "clients" => "write `clients:` as a list of clients, each starting with `- name: ...`",
+        _ => return None,
+    })
+}
+
+/// Follows a schema location that may pass through `$ref`s.
+fn schema_at(path: &str) -> Option<&'static Value> {
+    let root = schema_value();
+    let mut current = root;
+    for raw in path.split('/').skip(1) {
+        let segment = raw.replace("~1", "/").replace("~0", "~");
+        current = resolve(current, root);
+        current = match current {
+            Value::Array(items) => items.get(segment.parse::<usize>().ok()?)?,
+            other => other.get(segment.as_str())?,
+        };
+    }
+    Some(resolve(current, root))
+}
+
+/// The constant values a oneOf/anyOf location allows (documented enums), if it is one.
+fn choices(schema_path: &str) -> Vec<String> {
+    let parent = schema_path
+        .strip_suffix("/oneOf")
+        .or_else(|| schema_path.strip_suffix("/anyOf"))
+        .unwrap_or(schema_path);
+    let mut out = Vec::new();
+    if let Some(schema) = schema_at(parent) {
+        collect_consts(schema, &mut out);
+    }
+    out
+}
+
+fn collect_consts(schema: &Value, out: &mut Vec<String>) {
+    let schema = resolve(schema, schema_value());
+    if let Some(c) = schema.get("const").and_then(Value::as_str) {
+        out.push(c.to_owned());
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        out.extend(values.iter().filter_map(Value::as_str).map(str::to_owned));
+    }
+    for kw in ["oneOf", "anyOf"] {
+        for branch in schema
+            .get(kw)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            collect_consts(branch, out);
+        }
+    }
+}
+
+/// Property names allowed where an additionalProperties error was raised.
+fn known_fields(schema_path: &str) -> Vec<String> {
+    let parent = schema_path
+        .strip_suffix("/additionalProperties")
+        .unwrap_or(schema_path);
+    schema_at(parent)
+        .and_then(|s| s.get("properties"))
+        .and_then(Value::as_object)
+        .map(|props| props.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+fn closest<'a>(key: &str, known: &'a [String]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(&key.to_lowercase(), &k.to_lowercase()), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k.as_str())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_compiles_and_forbids_unknown_fields() {
+        assert!(validator().is_some());
+        let text = generate();
+        assert!(text.contains("\"additionalProperties\": false"));
+    }
+
+    #[test]
+    fn suggestions_find_near_misses() {
+        let known = vec!["image".to_string(), "hosts".to_string()];
+        assert_eq!(closest("imagee", &known), Some("image"));
+        assert_eq!(closest("zzzzzz", &known), None);
+    }
+}

@@ -1,0 +1,493 @@
+//! yaml: the one place that calls the YAML crate. It parses exactly one document into a JSON
+//! tree plus a source map (JSON pointer -> position), under fixed budgets against hostile input.
+//!
+//! Scalars resolve by the YAML 1.2 core schema, never YAML 1.1: `on`, `NO` and `yes` stay
+//! strings, and a number with a leading zero (`0755`) stays a string. Numbers and booleans that
+//! land in string fields are turned back into the text the user wrote by `schema::coerce`,
+//! using the original text kept here.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde_json::{Map, Number, Value};
+use serde_saphyr::granit_parser::{
+    Event, Marker, Parser, ScalarStyle, ScanError, Span, StrInput, options,
+};
+
+use crate::diagnostics::{Diagnostic, Pos};
+use crate::source::Source;
+
+/// Deeper than any real catalog; bounds recursion and the parser's own stacks.
+pub const MAX_DEPTH: usize = 64;
+/// Nodes that aliases may add in total; a "billion laughs" file stops here, not in the allocator.
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
+/// A parsed document: the tree, and where each node came from.
+#[derive(Debug)]
+pub struct Document {
+    pub value: Value,
+    pub map: SourceMap,
+}
+
+/// Where a node was written.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The position of the mapping key that introduced the node, if any.
+    pub key: Option<Pos>,
+    pub value: Pos,
+    /// Byte range of the value's text (for in-place edits).
+    pub start: usize,
+    pub end: usize,
+    /// The text of a plain scalar that resolved to a number, boolean or null.
+    pub plain: Option<String>,
+}
+
+/// JSON pointer (RFC 6901) -> node position.
+#[derive(Debug, Default)]
+pub struct SourceMap {
+    nodes: BTreeMap<String, Node>,
+}
+
+impl SourceMap {
+    pub fn get(&self, pointer: &str) -> Option<&Node> {
+        self.nodes.get(pointer)
+    }
+
+    /// The position to show for a pointer: its key if it has one, else its value; for a
+    /// pointer with no node (a missing field), the nearest ancestor that exists.
+    pub fn locate(&self, pointer: &str) -> Option<Pos> {
+        let mut p = pointer;
+        loop {
+            if let Some(node) = self.nodes.get(p) {
+                return Some(node.key.unwrap_or(node.value));
+            }
+            match p.rfind('/') {
+                Some(i) => p = &p[..i],
+                None => return None,
+            }
+        }
+    }
+
+    /// Like `locate`, but prefers the value over the key (for "this value is wrong").
+    pub fn locate_value(&self, pointer: &str) -> Option<Pos> {
+        match self.nodes.get(pointer) {
+            Some(node) => Some(node.value),
+            None => self.locate(pointer),
+        }
+    }
+}
+
+/// A JSON pointer in catalog notation: `/spec/clients/0/image` -> `spec.clients[0].image`.
+pub fn field_name(pointer: &str) -> String {
+    let mut out = String::new();
+    for raw in pointer.split('/').skip(1) {
+        let segment = raw.replace("~1", "/").replace("~0", "~");
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str(&format!("[{segment}]"));
+        } else if !segment.is_empty()
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        } else {
+            out.push_str(&format!("[{segment:?}]"));
+        }
+    }
+    out
+}
+
+/// Escapes one JSON pointer segment.
+pub fn escape_segment(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// Parses `source` as exactly one YAML document.
+pub fn parse(source: &Source) -> Result<Document, Vec<Diagnostic>> {
+    let options = options! {
+        flow_nesting_limit: MAX_DEPTH,
+        block_nesting_limit: MAX_DEPTH,
+        emit_comments: false,
+    };
+    let mut loader = Loader {
+        parser: Parser::new_from_str_with_options(&source.text, options),
+        source,
+        anchors: HashMap::new(),
+        map: SourceMap::default(),
+        problems: Vec::new(),
+        alias_nodes: 0,
+    };
+    match loader.document() {
+        Ok(value) if loader.problems.is_empty() => Ok(Document {
+            value,
+            map: loader.map,
+        }),
+        Ok(_) => Err(loader.problems),
+        Err(fatal) => {
+            let mut problems = loader.problems;
+            problems.push(*fatal);
+            Err(problems)
+        }
+    }
+}
+
+struct Loader<'a> {
+    parser: Parser<'a, StrInput<'a>>,
+    source: &'a Source,
+    anchors: HashMap<usize, Value>,
+    map: SourceMap,
+    /// Problems that do not stop parsing (duplicate keys), so all are reported at once.
+    problems: Vec<Diagnostic>,
+    alias_nodes: usize,
+}
+
+type Fatal = Box<Diagnostic>;
+
+impl<'a> Loader<'a> {
+    fn pos(&self, marker: &Marker) -> Pos {
+        Pos {
+            line: marker.line(),
+            col: marker.col() + 1,
+            offset: marker.byte_offset().unwrap_or(0),
+        }
+    }
+
+    fn fail(&self, code: &'static str, marker: &Marker, message: String, hint: &str) -> Fatal {
+        Box::new(
+            Diagnostic::error(code, message)
+                .at(&self.source.name, Some(self.pos(marker)))
+                .hint(hint),
+        )
+    }
+
+    fn scan_error(&self, e: &ScanError) -> Fatal {
+        let info = e.info();
+        let hint = if info.contains("tab") {
+            "indent YAML with spaces, never tabs"
+        } else {
+            "check the indentation and quoting around this position"
+        };
+        self.fail(
+            "yaml-syntax",
+            e.marker(),
+            format!("invalid YAML: {info}"),
+            hint,
+        )
+    }
+
+    fn next(&mut self) -> Result<(Event<'a>, Span), Fatal> {
+        match self.parser.next_event() {
+            Some(Ok(ev)) => Ok(ev),
+            Some(Err(e)) => Err(self.scan_error(&e)),
+            None => Err(Box::new(
+                Diagnostic::error("yaml-syntax", "unexpected end of the YAML stream")
+                    .at(&self.source.name, None),
+            )),
+        }
+    }
+
+    fn document(&mut self) -> Result<Value, Fatal> {
+        let mut value = None;
+        loop {
+            let (event, span) = self.next()?;
+            match event {
+                Event::StreamStart | Event::DocumentEnd => {}
+                Event::StreamEnd => break,
+                Event::DocumentStart(..) => {
+                    if value.is_some() {
+                        return Err(self.fail(
+                            "yaml-multiple-documents",
+                            &span.start,
+                            "the file holds more than one YAML document".into(),
+                            "a catalog is exactly one document: remove the `---` separator and what follows, or merge the documents",
+                        ));
+                    }
+                    value = Some(self.node("", None, 0)?);
+                }
+                _ => {}
+            }
+        }
+        value.ok_or_else(|| {
+            Box::new(
+                Diagnostic::error("empty-catalog", "the file holds no YAML document")
+                    .at(&self.source.name, Some(Pos { line: 1, col: 1, offset: 0 }))
+                    .hint("start from the sample in `clients/clients.yaml` or run `tenantgen schema` to see the format"),
+            )
+        })
+    }
+
+    /// Reads one node whose first event is next, recording it at `pointer`.
+    fn node(&mut self, pointer: &str, key: Option<Pos>, depth: usize) -> Result<Value, Fatal> {
+        let (event, span) = self.next()?;
+        self.node_from(event, span, pointer, key, depth)
+    }
+
+    fn node_from(
+        &mut self,
+        event: Event<'a>,
+        span: Span,
+        pointer: &str,
+        key: Option<Pos>,
+        depth: usize,
+    ) -> Result<Value, Fatal> {
+        if depth > MAX_DEPTH {
+            return Err(self.fail(
+                "yaml-too-deep",
+                &span.start,
+                format!("the document nests deeper than {MAX_DEPTH} levels"),
+                "a catalog is a few levels deep; check for runaway brackets",
+            ));
+        }
+        let start = self.pos(&span.start);
+        let mut plain = None;
+        let (value, anchor) = match event {
+            Event::Scalar(text, style, anchor, tag) => {
+                if let Some(tag) = tag.as_deref() {
+                    if !tag.is_yaml_core_schema_tag("str") {
+                        return Err(self.fail(
+                            "yaml-tag",
+                            &span.start,
+                            format!("the YAML tag `{}` is not supported", tag.original()),
+                            "remove the tag; quote the value if it must be a string",
+                        ));
+                    }
+                    (Value::String(text.into_owned()), anchor)
+                } else {
+                    let value = resolve_scalar(&text, style);
+                    if !value.is_string() {
+                        plain = Some(text.into_owned());
+                    }
+                    (value, anchor)
+                }
+            }
+            Event::SequenceStart(_, anchor, _) => {
+                let mut items = Vec::new();
+                loop {
+                    let (ev, sp) = self.next()?;
+                    if matches!(ev, Event::SequenceEnd) {
+                        break;
+                    }
+                    let child = format!("{pointer}/{}", items.len());
+                    items.push(self.node_from(ev, sp, &child, None, depth + 1)?);
+                }
+                (Value::Array(items), anchor)
+            }
+            Event::MappingStart(_, anchor, _) => (self.mapping(pointer, depth)?, anchor),
+            Event::Alias(id) => {
+                let value = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
+                self.alias_nodes += count_nodes(&value);
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(self.fail(
+                        "yaml-alias-budget",
+                        &span.start,
+                        format!("aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                        "this looks like an alias bomb; write the values out or use fewer aliases",
+                    ));
+                }
+                (value, 0)
+            }
+            other => {
+                return Err(self.fail(
+                    "yaml-syntax",
+                    &span.start,
+                    format!("unexpected YAML event {other:?}"),
+                    "check the structure around this position",
+                ));
+            }
+        };
+        if anchor != 0 {
+            self.anchors.insert(anchor, value.clone());
+        }
+        let end = span.end.byte_offset().unwrap_or(start.offset);
+        self.map.nodes.insert(
+            pointer.to_owned(),
+            Node {
+                key,
+                value: start,
+                start: start.offset,
+                end,
+                plain,
+            },
+        );
+        Ok(value)
+    }
+
+    fn mapping(&mut self, pointer: &str, depth: usize) -> Result<Value, Fatal> {
+        let mut object = Map::new();
+        loop {
+            let (ev, span) = self.next()?;
+            let key = match ev {
+                Event::MappingEnd => break,
+                Event::Scalar(text, ..) => text.into_owned(),
+                _ => {
+                    return Err(self.fail(
+                        "yaml-complex-key",
+                        &span.start,
+                        "a mapping key must be a plain string".into(),
+                        "use a string key; lists and mappings cannot be keys",
+                    ));
+                }
+            };
+            let key_pos = self.pos(&span.start);
+            let child = format!("{pointer}/{}", escape_segment(&key));
+            if object.contains_key(&key) {
+                let first = self.map.get(&child).and_then(|n| n.key);
+                let hint = match first {
+                    Some(p) => format!("`{key}` is first set at line {}; keep one of them", p.line),
+                    None => format!("keep one `{key}`"),
+                };
+                self.problems.push(
+                    Diagnostic::error("yaml-duplicate-key", format!("duplicate key `{key}`"))
+                        .at(&self.source.name, Some(key_pos))
+                        .field(field_name(&child))
+                        .hint(hint),
+                );
+                // Read and drop the repeated value so parsing (and reporting) can go on.
+                let mut ignored = SourceMap::default();
+                std::mem::swap(&mut ignored, &mut self.map);
+                let result = self.node(&child, Some(key_pos), depth + 1);
+                std::mem::swap(&mut ignored, &mut self.map);
+                result?;
+                continue;
+            }
+            let value = self.node(&child, Some(key_pos), depth + 1)?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+fn count_nodes(value: &Value) -> usize {
+    match value {
+        Value::Array(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),
+        Value::Object(map) => 1 + map.values().map(count_nodes).sum::<usize>(),
+        _ => 1,
+    }
+}
+
+/// YAML 1.2 core schema for plain scalars, minus the forms no catalog needs (octal, hex,
+/// infinities), which stay strings. Leading zeros stay strings: `0755` is a mode, not 755.
+fn resolve_scalar(text: &str, style: ScalarStyle) -> Value {
+    if style != ScalarStyle::Plain {
+        return Value::String(text.to_owned());
+    }
+    match text {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    let digits = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let leading_zero = digits.len() > 1 && digits.starts_with('0') && !digits.starts_with("0.");
+    if !leading_zero && looks_numeric(digits) {
+        if let Ok(i) = text.parse::<i64>() {
+            return Value::Number(i.into());
+        }
+        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
+            return Value::Number(n);
+        }
+    }
+    Value::String(text.to_owned())
+}
+
+/// `[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?` or `\.[0-9]+...`: what YAML 1.2 calls a number.
+fn looks_numeric(s: &str) -> bool {
+    let (mantissa, exponent) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int, frac) = match mantissa.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (mantissa, None),
+    };
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match frac {
+        Some(f) => digits(int) && digits(f) && !(int.is_empty() && f.is_empty()),
+        None => !int.is_empty() && digits(int),
+    };
+    let exponent_ok = exponent.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && digits(e)
+    });
+    mantissa_ok && exponent_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Document, Vec<Diagnostic>> {
+        parse(&Source::from_text("t.yaml", text))
+    }
+
+    #[test]
+    fn yaml11_lookalikes_stay_strings() {
+        let doc = load("a: on\nb: NO\nc: 0755\nd: yes\ne: 1.10\nf: 8080\ng: true\nh: ~\n")
+            .expect("parses");
+        let v = &doc.value;
+        assert_eq!(v["a"], "on");
+        assert_eq!(v["b"], "NO");
+        assert_eq!(v["c"], "0755");
+        assert_eq!(v["d"], "yes");
+        assert_eq!(v["e"], 1.1);
+        assert_eq!(
+            doc.map.get("/e").and_then(|n| n.plain.clone()).as_deref(),
+            Some("1.10")
+        );
+        assert_eq!(v["f"], 8080);
+        assert_eq!(v["g"], true);
+        assert!(v["h"].is_null());
+    }
+
+    #[test]
+    fn positions_point_at_keys_and_values() {
+        let doc = load("spec:\n  clients:\n    - name: acme\n").expect("parses");
+        let node = doc.map.get("/spec/clients/0/name").expect("mapped");
+        assert_eq!(node.key.map(|p| (p.line, p.col)), Some((3, 7)));
+        assert_eq!((node.value.line, node.value.col), (3, 13));
+    }
+
+    #[test]
+    fn every_duplicate_key_is_reported_at_its_second_occurrence() {
+        let errs = load("a: 1\nb:\n  c: 1\n  c: 2\na: 3\n").expect_err("duplicates");
+        let lines: Vec<_> = errs.iter().map(|d| d.pos.map(|p| p.line)).collect();
+        assert_eq!(lines, vec![Some(4), Some(5)]);
+    }
+
+    #[test]
+    fn alias_bomb_stops_at_the_budget() {
+        let mut text = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            text.push_str(&format!("{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"));
+        }
+        let errs = load(&text).expect_err("bomb");
+        assert_eq!(errs[0].code, "yaml-alias-budget");
+    }
+
+    #[test]
+    fn numbers_resolve_like_yaml_1_2() {
+        for (text, numeric) in [
+            ("1", true),
+            ("-2", true),
+            ("1.5", true),
+            ("1e3", true),
+            (".5", true),
+            ("1.2.3", false),
+            ("0x1F", false),
+            ("1_000", false),
+            (".", false),
+            ("e3", false),
+        ] {
+            assert_eq!(
+                looks_numeric(text.trim_start_matches('-')),
+                numeric,
+                "{text}"
+            );
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! The command line's contract: exit codes, streams, and commands not built yet.
+
+use crate::support::{root, run, stderr, stdout};
+
+#[test]
+fn help_describes_every_command() {
+    let out = run(&root(), &["--help"]);
+    assert_eq!(out.status.code(), Some(0));
+    let help = stdout(&out);
+    for verb in [
+        "validate", "render", "schema", "diff", "krm", "package", "verify", "promote", "explain",
+        "plugin",
+    ] {
+        assert!(help.contains(verb), "--help lists `{verb}`");
+        let sub = run(&root(), &[verb, "--help"]);
+        assert_eq!(sub.status.code(), Some(0), "`{verb} --help` works");
+    }
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let out = run(&root(), &["validate", "--no-such-flag"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = run(&root(), &["frobnicate"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn commands_not_built_yet_say_so_and_exit_2() {
+    for args in [
+        &["diff"][..],
+        &["krm"],
+        &["package", "acme-corp", "--zone", "dev"],
+        &["verify", "x"],
+        &["promote", "acme-corp", "--to", "staging"],
+        &["plugin", "install"],
+    ] {
+        let out = run(&root(), args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("is not built yet"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(stdout(&out).is_empty());
+    }
+}
+
+#[test]
+fn missing_catalog_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(dir.path(), &["validate"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("clients/clients.yaml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn catalog_flag_and_positional_are_the_same() {
+    let a = run(&root(), &["validate", "tests/fixtures/valid/minimal.yaml"]);
+    let b = run(
+        &root(),
+        &["validate", "--catalog", "tests/fixtures/valid/minimal.yaml"],
+    );
+    assert_eq!(a.status.code(), Some(0));
+    assert_eq!(stdout(&a), stdout(&b));
+}

@@ -1,0 +1,5 @@
+//! One integration-test binary (link time matters on two cores): the CLI as users run it.
+
+mod cli;
+mod fixtures;
+mod support;
