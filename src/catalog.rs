@@ -375,22 +375,23 @@ pub enum Protocol {
     Udp,
 }
 
-/// A platform middleware.
+/// A platform middleware. Declared in the order Traefik chains them on an Ingress: refuse
+/// unknown sources first, then limit, then authenticate, then add response headers.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Middleware {
-    /// HSTS, frame denial, no sniffing, strict referrer policy.
-    SecurityHeaders,
-    /// 100 requests per minute on average, bursts of 200.
-    RateLimit,
     /// Admits only `platform.middlewares.ipAllowList`.
     IpAllowlist,
+    /// 100 requests per minute on average, bursts of 200.
+    RateLimit,
     /// HTTP basic auth; needs a secret reference named `basic-auth` holding `users`.
     BasicAuth,
     /// Delegates authentication to the platform's OAuth proxy.
     ForwardAuth,
+    /// HSTS, frame denial, no sniffing, strict referrer policy.
+    SecurityHeaders,
 }
 
 /// Autoscaling bounds; dedicated clients only.

@@ -211,7 +211,7 @@ impl Lint<'_> {
                     format!(
                         "{} hosting has no size `{}`",
                         hosting_name(client.hosting),
-                        size_name(client.size)
+                        model::size_name(client.size)
                     ),
                 )
                 .hint(crate::schema::field_hint("/size").unwrap_or_default()),
@@ -263,7 +263,7 @@ impl Lint<'_> {
                         format!(
                             "{} hosting has no size `{}`",
                             hosting_name(client.hosting),
-                            size_name(size)
+                            model::size_name(size)
                         ),
                     )
                     .hint(crate::schema::field_hint("/size").unwrap_or_default()),
@@ -523,15 +523,6 @@ fn hosting_name(h: Hosting) -> &'static str {
     match h {
         Hosting::Shared => "shared",
         Hosting::Dedicated => "dedicated",
-    }
-}
-
-fn size_name(s: raw::Size) -> &'static str {
-    match s {
-        raw::Size::Small => "small",
-        raw::Size::Medium => "medium",
-        raw::Size::Large => "large",
-        raw::Size::Xlarge => "xlarge",
     }
 }
 

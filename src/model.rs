@@ -182,6 +182,15 @@ impl Scaling {
     }
 }
 
+pub fn size_name(s: Size) -> &'static str {
+    match s {
+        Size::Small => "small",
+        Size::Medium => "medium",
+        Size::Large => "large",
+        Size::Xlarge => "xlarge",
+    }
+}
+
 pub fn namespace_of(hosting: Hosting, name: &str) -> String {
     match hosting {
         Hosting::Shared => format!("sh-{name}"),

@@ -1,6 +1,8 @@
 //! commands: one module per verb. They orchestrate the library's stages, own all I/O and are
 //! the only code that prints: data to stdout, everything else to stderr.
 
+mod explain;
+mod render;
 mod schema;
 mod validate;
 
@@ -50,8 +52,8 @@ pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Schema => schema::run(),
-        Command::Render(_) => not_built("render", "issue 3"),
-        Command::Explain(_) => not_built("explain", "issue 3"),
+        Command::Render(args) => render::run(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Krm => not_built("krm", "issue 4"),
         Command::Plugin(PluginCommand::Install) => not_built("plugin install", "issue 4"),
         Command::Diff(_) => not_built("diff", "issue 5"),

@@ -1,0 +1,149 @@
+//! `tenantgen explain`: what is rendered for a client and why, per zone, with the kubectl
+//! commands to inspect it.
+
+use std::fmt::Write as _;
+
+use crate::cli::ExplainArgs;
+use crate::model::{Scaling, size_name};
+use crate::render;
+
+use super::render::{checked, options};
+use super::{CommandError, CommandResult, EXIT_OK, print_data};
+
+pub fn run(args: &ExplainArgs) -> CommandResult {
+    let path = &args.catalog.catalog;
+    let checked = checked(path)?;
+    let m = &checked.model;
+    let Some(c) = m.clients.iter().find(|c| c.name == args.client) else {
+        let names: Vec<_> = m.clients.iter().map(|c| c.name.as_str()).collect();
+        return Err(CommandError::failure(format!(
+            "client `{}` is not in `{}`",
+            args.client,
+            path.display()
+        ))
+        .hint(format!("clients: {}", names.join(", "))));
+    };
+    if let Some(z) = args
+        .zone
+        .as_ref()
+        .filter(|z| !m.zones.iter().any(|x| &x.name == *z))
+    {
+        return Err(CommandError::failure(format!(
+            "zone `{z}` is not in the catalog"
+        )));
+    }
+    let line = checked
+        .doc
+        .map
+        .locate(&format!(
+            "/spec/clients/{}",
+            checked
+                .raw
+                .spec
+                .clients
+                .iter()
+                .position(|r| r.name == c.name)
+                .unwrap_or(0)
+        ))
+        .map_or(0, |p| p.line);
+    let mut out = String::new();
+    let hosting = match c.hosting {
+        crate::catalog::Hosting::Shared => "shared",
+        crate::catalog::Hosting::Dedicated => "dedicated",
+    };
+    let _ = writeln!(
+        out,
+        "client {} ({hosting} hosting, namespace {}), defined at {}:{line}",
+        c.name,
+        c.namespace,
+        path.display()
+    );
+    let _ = writeln!(out, "  hosts: {} ({})", c.hosts.join(", "), c.hosts_origin);
+    let _ = writeln!(out, "  port: {}, health: {}", c.port, c.health.path);
+    for zone in m
+        .zones
+        .iter()
+        .filter(|z| args.zone.as_ref().is_none_or(|n| *n == z.name))
+    {
+        let _ = writeln!(out);
+        let Some(d) = c.deployments.get(&zone.name) else {
+            let _ = writeln!(
+                out,
+                "zone {}: not deployed (no version for `{}` in `versions`)",
+                zone.name, zone.name
+            );
+            continue;
+        };
+        let t = d.tier;
+        let _ = writeln!(
+            out,
+            "zone {}: version {} -> image {}",
+            zone.name, d.version, d.image
+        );
+        let _ = writeln!(
+            out,
+            "  size: {} ({}): cpu {} request / {} limit, memory {} / {}",
+            size_name(d.size),
+            d.size_origin,
+            t.cpu_request,
+            t.cpu_limit,
+            t.memory_request,
+            t.memory_limit
+        );
+        match d.scaling {
+            Scaling::Fixed(n) => {
+                let _ = writeln!(out, "  replicas: {n} ({})", d.scaling_origin);
+            }
+            Scaling::Autoscaled {
+                min,
+                max,
+                cpu_percent,
+            } => {
+                let _ = writeln!(
+                    out,
+                    "  autoscaling: {min} to {max} replicas at {cpu_percent}% CPU (floor from {}); PodDisruptionBudget minAvailable {}",
+                    d.scaling_origin,
+                    min.saturating_sub(1)
+                );
+            }
+        }
+        let opts = options(path, std::path::Path::new("clusters"), &checked, &zone.name);
+        let objects = render::zone(m, zone, &opts);
+        let mine: Vec<String> = objects
+            .iter()
+            .filter(|p| p.client.as_deref() == Some(c.name.as_str()))
+            .map(|p| {
+                if p.namespace().is_empty() {
+                    format!("{}/{}", p.kind(), p.name())
+                } else {
+                    format!("{}/{}/{}", p.kind(), p.namespace(), p.name())
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "  objects ({}):", mine.len());
+        for o in mine {
+            let _ = writeln!(out, "    {o}");
+        }
+        let _ = writeln!(
+            out,
+            "  files: clusters/{}/tenants/{}/ and clusters/{}/tenants/{}.yaml",
+            zone.name, c.name, zone.name, c.name
+        );
+        if let Some(comp) = opts.components.get(&c.name) {
+            let _ = writeln!(out, "  includes the hand-written component {comp}");
+        }
+        let ns = &c.namespace;
+        let _ = writeln!(out, "  inspect (kubectl context of zone {}):", zone.name);
+        for cmd in [
+            format!("kubectl -n flux-system get kustomization {ns}"),
+            format!("kubectl -n {ns} get deployment,pods,service,ingress,networkpolicy"),
+            format!("kubectl -n {ns} describe deployment web"),
+            format!("kubectl -n {ns} logs deployment/web --tail=100"),
+            format!("kubectl -n {ns} get events --sort-by=.lastTimestamp"),
+        ] {
+            let _ = writeln!(out, "    {cmd}");
+        }
+    }
+    print_data(&out)?;
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,251 @@
+//! `tenantgen render`: writes the Flux tree, or with `--check` says whether it is current.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use crate::check::{self, Checked};
+use crate::cli::RenderArgs;
+use crate::layout;
+use crate::render::{self, Options};
+use crate::tree::{self, TreeError};
+
+use super::{CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, count, print_problems};
+
+impl From<TreeError> for CommandError {
+    fn from(e: TreeError) -> Self {
+        let hint = e.hint();
+        CommandError::failure(e.to_string()).hint(hint)
+    }
+}
+
+/// Checks the catalog or reports its problems (exit 1, nothing written).
+pub fn checked(path: &Path) -> Result<Checked, CommandError> {
+    match check::check_file(path) {
+        Ok(c) => {
+            print_problems(&c.warnings);
+            Ok(c)
+        }
+        Err(problems) => {
+            print_problems(&problems);
+            let errors = problems.iter().filter(|d| d.is_error()).count();
+            Err(CommandError::failure(format!(
+                "`{}` is not a valid catalog: {}; nothing was written",
+                path.display(),
+                count(errors, "error")
+            )))
+        }
+    }
+}
+
+/// Lexically normalised absolute form of `p` (the output directory may not exist yet).
+fn absolute(p: &Path) -> PathBuf {
+    let joined = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// `to` relative to `from` (both absolute), with `/` separators.
+fn relative(from: &Path, to: &Path) -> String {
+    let f: Vec<_> = from.components().collect();
+    let t: Vec<_> = to.components().collect();
+    let common = f.iter().zip(&t).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = std::iter::repeat_n("..".to_owned(), f.len() - common).collect();
+    parts.extend(
+        t[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
+/// The rendering options that depend on the disk: where the tree sits in the repository
+/// (for Flux paths) and which clients have a hand-written Component.
+pub fn options(catalog_path: &Path, output: &Path, checked: &Checked, zone: &str) -> Options {
+    let out = absolute(output);
+    let flux_root = if output.is_relative() {
+        format!("./{}", relative(&absolute(Path::new(".")), &out))
+    } else {
+        "./clusters".to_owned()
+    };
+    let clients_dir = absolute(catalog_path)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut components = BTreeMap::new();
+    for c in &checked.model.clients {
+        let dir = clients_dir.join(&c.name);
+        let has = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .any(|f| dir.join(f).is_file());
+        if has {
+            let from = out.join(zone).join("tenants").join(&c.name);
+            components.insert(c.name.clone(), relative(&from, &dir));
+        }
+    }
+    Options {
+        flux_root,
+        components,
+    }
+}
+
+/// Every file of the tree for the selected zones, relative to the output directory.
+pub fn desired(
+    args_catalog: &Path,
+    output: &Path,
+    checked: &Checked,
+    zone: Option<&str>,
+) -> Result<BTreeMap<String, String>, CommandError> {
+    let m = &checked.model;
+    if let Some(z) = zone.filter(|z| !m.zones.iter().any(|x| x.name == *z)) {
+        let names: Vec<_> = m.zones.iter().map(|x| x.name.as_str()).collect();
+        return Err(
+            CommandError::failure(format!("zone `{z}` is not in the catalog"))
+                .hint(format!("use one of: {}", names.join(", "))),
+        );
+    }
+    let mut files = BTreeMap::new();
+    for z in m.zones.iter().filter(|x| zone.is_none_or(|n| n == x.name)) {
+        let opts = options(args_catalog, output, checked, &z.name);
+        let objects = render::zone(m, z, &opts);
+        for (rel, content) in layout::zone_files(&objects, &opts) {
+            files.insert(format!("{}/{rel}", z.name), content);
+        }
+    }
+    Ok(files)
+}
+
+/// Zone directories whose owned files the rendering fully describes.
+fn scopes(output: &Path, checked: &Checked, zone: Option<&str>) -> Vec<String> {
+    if let Some(z) = zone {
+        return vec![z.to_owned()];
+    }
+    let mut out: Vec<String> = checked.model.zones.iter().map(|z| z.name.clone()).collect();
+    // Zones removed from the catalog: their owned files go too.
+    if let Ok(entries) = std::fs::read_dir(output) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !out.contains(&name) && !name.starts_with('.') {
+                    out.push(name);
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn is_client_file(rel: &str) -> bool {
+    let parts: Vec<&str> = rel.split('/').collect();
+    parts.len() >= 4 && parts[1] == "tenants"
+}
+
+pub fn run(args: &RenderArgs) -> CommandResult {
+    let catalog = args.catalog_path();
+    let checked = checked(catalog)?;
+    let files = desired(catalog, &args.output, &checked, args.zone.as_deref())?;
+    let scopes = scopes(&args.output, &checked, args.zone.as_deref());
+    let out = &args.output;
+    let _lock = if args.check {
+        None
+    } else {
+        Some(tree::lock(out)?)
+    };
+    if !args.check {
+        tree::clean_stale_temporaries(out, &scopes);
+    }
+    let plan = tree::plan(out, &files, &scopes)?;
+    let removes_every_client =
+        !files.keys().any(|f| is_client_file(f)) && plan.remove.iter().any(|f| is_client_file(f));
+    if removes_every_client && !args.allow_empty {
+        return Err(CommandError::failure(format!(
+            "the catalog renders no client, but `{}` holds clients; refusing to remove them all",
+            out.display()
+        ))
+        .hint("an empty or truncated catalog must never read as \"delete everything\"; pass `--allow-empty` if that is what you mean"));
+    }
+    if args.check {
+        if plan.is_clean() {
+            eprintln!(
+                "`{}` is up to date ({} files)",
+                out.display(),
+                plan.unchanged
+            );
+            return Ok(EXIT_OK);
+        }
+        for rel in plan.create.keys() {
+            eprintln!("missing: {}", out.join(rel).display());
+        }
+        for rel in plan.update.keys() {
+            eprintln!("stale: {}", out.join(rel).display());
+        }
+        for rel in &plan.remove {
+            eprintln!("extra: {}", out.join(rel).display());
+        }
+        let n = plan.create.len() + plan.update.len() + plan.remove.len();
+        return Err(CommandError {
+            exit: EXIT_FAILURE,
+            message: format!(
+                "`{}` is stale: {} differ from the catalog",
+                out.display(),
+                count(n, "file")
+            ),
+            hint: Some(format!(
+                "run `tenantgen render --catalog {} -o {}` and commit the result",
+                catalog.display(),
+                out.display()
+            )),
+        });
+    }
+    tree::apply(&plan)?;
+    eprintln!(
+        "rendered `{}` into `{}`: {} created, {} updated, {} removed, {} unchanged",
+        catalog.display(),
+        out.display(),
+        plan.create.len(),
+        plan.update.len(),
+        plan.remove.len(),
+        plan.unchanged
+    );
+    for rel in &plan.foreign {
+        eprintln!(
+            "left alone: {} (not generated by tenantgen)",
+            out.join(rel).display()
+        );
+    }
+    Ok(EXIT_OK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relative;
+    use std::path::Path;
+
+    #[test]
+    fn relative_paths_climb_to_the_common_ancestor() {
+        assert_eq!(
+            relative(
+                Path::new("/r/clusters/dev/tenants/a"),
+                Path::new("/r/clients/a")
+            ),
+            "../../../../clients/a"
+        );
+        assert_eq!(
+            relative(Path::new("/r"), Path::new("/r/clusters")),
+            "clusters"
+        );
+    }
+}

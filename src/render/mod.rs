@@ -1,0 +1,146 @@
+//! render: model -> the objects of each zone, each placed in the Flux unit that applies it.
+//! Pure: no I/O, no clock, no randomness; objects are typed values (k8s-openapi for built-in
+//! kinds, `crds` for the rest) turned into JSON trees only at the end.
+
+pub mod crds;
+
+mod client;
+mod flux;
+
+/// Names of the Flux Kustomizations every zone has.
+pub mod flux_names {
+    pub use super::flux::{FLUX_NAMESPACE, INFRA_CONFIGS, INFRA_CONTROLLERS, TENANTS};
+}
+mod platform;
+mod workload;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{Catalog, Zone};
+
+/// The Flux unit an object belongs to: which Flux Kustomization applies it, and so which
+/// directory of `clusters/<zone>/` it is written to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Unit {
+    /// Entry points applied by the zone's root (`flux-system`) Kustomization.
+    Root,
+    /// `flux-system/gotk-sync.yaml`, written only when `platform.git` is set.
+    FluxSystem,
+    /// Namespaces and controllers (Traefik), applied before anything that needs their CRDs.
+    InfraControllers,
+    /// Platform configuration that uses the controllers' CRDs: IngressClass, middlewares,
+    /// the landing page.
+    InfraConfigs,
+    /// The per-client Flux Kustomizations.
+    Tenants,
+    /// One client's objects.
+    Tenant(String),
+}
+
+/// One rendered object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Placed {
+    pub unit: Unit,
+    /// The client the object exists for, if any (diff attribution, explain).
+    pub client: Option<String>,
+    pub object: Value,
+}
+
+impl Placed {
+    pub fn str_at(&self, pointer: &str) -> &str {
+        self.object
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+    pub fn kind(&self) -> &str {
+        self.str_at("/kind")
+    }
+    pub fn name(&self) -> &str {
+        self.str_at("/metadata/name")
+    }
+    pub fn namespace(&self) -> &str {
+        self.str_at("/metadata/namespace")
+    }
+    pub fn api_version(&self) -> &str {
+        self.str_at("/apiVersion")
+    }
+    /// The API group, without version (`apps`, `` for core).
+    pub fn group(&self) -> &str {
+        self.api_version().rsplit_once('/').map_or("", |(g, _)| g)
+    }
+}
+
+/// Inputs render needs besides the model, resolved by the caller (they involve the disk).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Repository-relative directory of the tree as Flux sees it (`./clusters`).
+    pub flux_root: String,
+    /// Client -> path of its hand-written kustomize Component, relative to the client's
+    /// generated directory.
+    pub components: BTreeMap<String, String>,
+}
+
+/// The objects of one zone, in a stable order.
+pub fn zone(catalog: &Catalog, zone: &Zone, options: &Options) -> Vec<Placed> {
+    let mut out = Vec::new();
+    platform::render(catalog, zone, &mut out);
+    for c in &catalog.clients {
+        if let Some(d) = c.deployments.get(&zone.name) {
+            client::render(catalog, zone, c, d, &mut out);
+        }
+    }
+    flux::render(catalog, zone, options, &mut out);
+    out
+}
+
+/// Serializes a typed object. Serialization of these types cannot fail (no maps with
+/// non-string keys); `Null` would show up in tests and schema validation if it ever did.
+pub(crate) fn to_value<T: Serialize>(object: &T) -> Value {
+    serde_json::to_value(object).unwrap_or(Value::Null)
+}
+
+/// Built-in kinds from k8s-openapi carry their apiVersion/kind through `Resource`.
+pub(crate) fn builtin<T: Serialize + k8s_openapi::Resource>(object: &T) -> Value {
+    let mut v = to_value(object);
+    if let Some(map) = v.as_object_mut() {
+        // k8s-openapi writes apiVersion and kind itself; insert them first for readability.
+        let mut ordered = serde_json::Map::new();
+        ordered.insert("apiVersion".into(), Value::String(T::API_VERSION.into()));
+        ordered.insert("kind".into(), Value::String(T::KIND.into()));
+        for (k, val) in std::mem::take(map) {
+            if k != "apiVersion" && k != "kind" {
+                ordered.insert(k, val);
+            }
+        }
+        *map = ordered;
+    }
+    v
+}
+
+pub(crate) fn labels<const N: usize>(pairs: [(&str, &str); N]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// Metadata of a namespaced object tenantgen manages.
+pub(crate) fn meta(
+    name: &str,
+    namespace: Option<&str>,
+    extra_labels: BTreeMap<String, String>,
+) -> ObjectMeta {
+    let mut l = labels([("app.kubernetes.io/managed-by", "tenantgen")]);
+    l.extend(extra_labels);
+    ObjectMeta {
+        name: Some(name.to_owned()),
+        namespace: namespace.map(str::to_owned),
+        labels: Some(l),
+        ..Default::default()
+    }
+}

@@ -1,0 +1,265 @@
+//! platform: the objects every zone gets whatever its clients (SPEC §3.2): core namespaces,
+//! the zone's Traefik, the IngressClass, the platform middlewares and the landing page.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::networking::v1::{IngressClass, IngressClassSpec};
+use serde_json::{Value, json};
+
+use super::client::{middleware, middleware_name};
+use super::crds::{
+    HelmAction, HelmChartConfig, HelmChartConfigSpec, HelmChartTemplate, HelmChartTemplateSpec,
+    HelmRelease, HelmReleaseSpec, HelmRepository, HelmRepositorySpec, Remediation, SourceRef,
+};
+use super::workload::{self, Workload};
+use super::{Placed, Unit, builtin, labels, meta, to_value};
+use crate::catalog::{IngressMode, Middleware, Size};
+use crate::model::{Catalog, Tier, Zone};
+
+/// The Traefik Helm chart tenantgen installs (Traefik v3.6, as bundled by k3s v1.34).
+pub const TRAEFIK_CHART_VERSION: &str = "39.0.5";
+pub const TRAEFIK_CHART_REPOSITORY: &str = "https://traefik.github.io/charts";
+
+/// Core namespaces and the Pod Security level each admits.
+const CORE_NAMESPACES: [(&str, &str); 5] = [
+    ("ge-hosting", "restricted"),
+    ("ge-system", "baseline"),
+    ("ge-agents", "baseline"),
+    ("ge-data", "baseline"),
+    // Node-level log and metric collectors need host paths.
+    ("ge-monitoring", "privileged"),
+];
+
+pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
+    let mut push = |unit: Unit, object: Value| {
+        out.push(Placed {
+            unit,
+            client: None,
+            object,
+        })
+    };
+    let platform = &catalog.platform;
+    if zone.ingress_namespace != "kube-system" {
+        // hostNetwork and host ports are only admitted at the privileged level.
+        let level = if zone.ingress == IngressMode::HostNetwork {
+            "privileged"
+        } else {
+            "baseline"
+        };
+        push(
+            Unit::InfraControllers,
+            namespace(&zone.ingress_namespace, level, Some("ingress")),
+        );
+    }
+    for (name, level) in CORE_NAMESPACES {
+        if name != zone.ingress_namespace {
+            push(Unit::InfraControllers, namespace(name, level, None));
+        }
+    }
+    for object in traefik(zone, &platform.ingress_class) {
+        push(Unit::InfraControllers, object);
+    }
+    push(
+        Unit::InfraConfigs,
+        builtin(&IngressClass {
+            metadata: meta(&platform.ingress_class, None, BTreeMap::new()),
+            spec: Some(IngressClassSpec {
+                controller: Some("traefik.io/ingress-controller".into()),
+                ..Default::default()
+            }),
+        }),
+    );
+    let mut platform_middlewares = vec![
+        Middleware::SecurityHeaders,
+        Middleware::RateLimit,
+        Middleware::IpAllowlist,
+        Middleware::BasicAuth,
+    ];
+    if platform.forward_auth_address.is_some() {
+        platform_middlewares.push(Middleware::ForwardAuth);
+    }
+    platform_middlewares.sort();
+    for m in platform_middlewares {
+        push(
+            Unit::InfraConfigs,
+            middleware(m, &zone.ingress_namespace, platform),
+        );
+    }
+    if let Some(page) = &platform.landing_page {
+        let ns = "ge-hosting";
+        let w = Workload {
+            name: "landing",
+            namespace: ns,
+            selector: labels([
+                ("app.kubernetes.io/name", "landing"),
+                ("app.kubernetes.io/instance", "landing"),
+            ]),
+            image: &page.image,
+            digest_pinned: page.image.contains("@sha256:"),
+            port: page.port,
+            health_path: "/",
+            startup_seconds: None,
+            tier: Tier::of(crate::catalog::Hosting::Shared, Size::Small).unwrap_or(LANDING_TIER),
+            replicas: Some(2),
+            spread: true,
+            run_as_user: platform.run_as_user,
+            config_map: None,
+            config_hash: None,
+            secrets: &[],
+        };
+        let headers = format!(
+            "{ns}-{}@kubernetescrd",
+            middleware_name(Middleware::SecurityHeaders)
+        );
+        push(Unit::InfraConfigs, workload::service_account(&w));
+        push(Unit::InfraConfigs, workload::deployment(&w));
+        push(Unit::InfraConfigs, workload::service(&w));
+        push(
+            Unit::InfraConfigs,
+            workload::ingress(
+                &w,
+                zone,
+                &platform.ingress_class,
+                &platform.cert_resolver,
+                std::slice::from_ref(&platform.domain),
+                &[headers],
+            ),
+        );
+        push(
+            Unit::InfraConfigs,
+            middleware(Middleware::SecurityHeaders, ns, platform),
+        );
+        for p in workload::network_policies(&w, zone, &[]) {
+            push(Unit::InfraConfigs, p);
+        }
+    }
+}
+
+const LANDING_TIER: Tier = Tier {
+    cpu_request: "10m",
+    cpu_limit: "100m",
+    memory_request: "32Mi",
+    memory_limit: "128Mi",
+    replicas: 2,
+};
+
+fn namespace(name: &str, level: &str, component: Option<&str>) -> Value {
+    let mut l = labels([
+        ("pod-security.kubernetes.io/enforce", level),
+        ("pod-security.kubernetes.io/audit", "restricted"),
+        ("pod-security.kubernetes.io/warn", "restricted"),
+    ]);
+    if let Some(c) = component {
+        // What client NetworkPolicies and the source documents select the ingress namespace by.
+        l.insert("app.kubernetes.io/component".into(), c.into());
+    }
+    builtin(&Namespace {
+        metadata: meta(name, None, l),
+        ..Default::default()
+    })
+}
+
+/// Helm values of Traefik for the zone's ingress mode.
+fn traefik_values(zone: &Zone, class: &str) -> Value {
+    let common = json!({
+        "ingressClass": {"enabled": false},
+        "providers": {
+            "kubernetesCRD": {"allowCrossNamespace": false},
+            "kubernetesIngress": {"ingressClass": class},
+        },
+    });
+    let mode = match zone.ingress {
+        // Behind an edge proxy that owns ports 80/443 and the certificates: a LoadBalancer
+        // here would take both from it.
+        IngressMode::EdgeProxy => json!({
+            "deployment": {"kind": "Deployment", "replicas": 2},
+            "service": {"type": "ClusterIP"},
+        }),
+        // Host ports cannot be shared, so a rollout must free a node before it starts there.
+        IngressMode::HostNetwork => json!({
+            "deployment": {"kind": "DaemonSet"},
+            "hostNetwork": true,
+            "service": {"enabled": false},
+            "ports": {
+                "web": {"port": 80, "hostPort": 80},
+                "websecure": {"port": 443, "hostPort": 443},
+            },
+            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
+            "securityContext": {
+                "capabilities": {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+                "readOnlyRootFilesystem": true,
+                "runAsNonRoot": true,
+                "runAsUser": 65532,
+                "runAsGroup": 65532,
+            },
+        }),
+        IngressMode::LoadBalancer => json!({
+            "deployment": {"kind": "Deployment", "replicas": 2},
+            "service": {"type": "LoadBalancer"},
+        }),
+    };
+    let mut values = common;
+    if let (Some(v), Value::Object(m)) = (values.as_object_mut(), mode) {
+        v.extend(m);
+    }
+    values
+}
+
+fn traefik(zone: &Zone, class: &str) -> Vec<Value> {
+    let values = traefik_values(zone, class);
+    if zone.uses_bundled_traefik() {
+        let mut text = String::new();
+        crate::emit::document(&mut text, &values);
+        return vec![to_value(&HelmChartConfig::new(
+            meta("traefik", Some("kube-system"), BTreeMap::new()),
+            HelmChartConfigSpec {
+                values_content: text,
+                failure_policy: None,
+            },
+        ))];
+    }
+    let ns = Some(zone.ingress_namespace.as_str());
+    vec![
+        to_value(&HelmRepository::new(
+            meta("traefik", ns, BTreeMap::new()),
+            HelmRepositorySpec {
+                interval: "24h".into(),
+                url: TRAEFIK_CHART_REPOSITORY.into(),
+                repo_type: None,
+            },
+        )),
+        to_value(&HelmRelease::new(
+            meta("traefik", ns, BTreeMap::new()),
+            HelmReleaseSpec {
+                interval: "30m".into(),
+                chart: HelmChartTemplate {
+                    spec: HelmChartTemplateSpec {
+                        chart: "traefik".into(),
+                        version: TRAEFIK_CHART_VERSION.into(),
+                        source_ref: SourceRef {
+                            kind: "HelmRepository".into(),
+                            name: "traefik".into(),
+                            namespace: None,
+                        },
+                        interval: None,
+                    },
+                },
+                install: Some(HelmAction {
+                    remediation: Remediation {
+                        retries: 3,
+                        remediate_last_failure: None,
+                    },
+                }),
+                upgrade: Some(HelmAction {
+                    remediation: Remediation {
+                        retries: 3,
+                        remediate_last_failure: Some(true),
+                    },
+                }),
+                values: Some(values),
+                target_namespace: None,
+            },
+        )),
+    ]
+}

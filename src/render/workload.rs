@@ -1,0 +1,505 @@
+//! workload: the hardened web workload shared by every client and the landing page:
+//! ServiceAccount, Deployment, Service, Ingress and the namespace's NetworkPolicies.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{
+    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+};
+use k8s_openapi::api::core::v1::{
+    Affinity, Capabilities, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
+    EnvFromSource, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
+    PodTemplateSpec, Probe, ResourceRequirements, SeccompProfile, SecretVolumeSource,
+    SecurityContext, Service, ServiceAccount, ServicePort, ServiceSpec, TopologySpreadConstraint,
+    Volume, VolumeMount, WeightedPodAffinityTerm,
+};
+use k8s_openapi::api::networking::v1::{
+    HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
+    NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+    ServiceBackendPort,
+};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde_json::Value;
+
+use super::{builtin, labels, meta};
+use crate::catalog::{IngressMode, Protocol, SecretRef};
+use crate::model::{Egress, Tier, Zone};
+
+/// Size of the writable /tmp; the read-only root filesystem leaves no other scratch space.
+pub const TMP_SIZE: &str = "256Mi";
+pub const EPHEMERAL_REQUEST: &str = "64Mi";
+pub const EPHEMERAL_LIMIT: &str = "512Mi";
+/// Mode of mounted secret files: owner and the pod's fsGroup may read.
+const SECRET_MODE: i32 = 0o440;
+
+/// What differs between one hardened workload and another.
+pub struct Workload<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    /// Pod labels that select the workload.
+    pub selector: BTreeMap<String, String>,
+    pub image: &'a str,
+    pub digest_pinned: bool,
+    pub port: u16,
+    pub health_path: &'a str,
+    pub startup_seconds: Option<u32>,
+    pub tier: Tier,
+    /// `None` when an HPA owns the count (Flux would otherwise reset it on every reconcile).
+    pub replicas: Option<u32>,
+    /// Spread pods over nodes (more than one replica).
+    pub spread: bool,
+    pub run_as_user: i64,
+    pub config_map: Option<&'a str>,
+    pub config_hash: Option<String>,
+    pub secrets: &'a [SecretRef],
+}
+
+fn q(s: &str) -> Quantity {
+    Quantity(s.to_owned())
+}
+
+fn selector(l: &BTreeMap<String, String>) -> LabelSelector {
+    LabelSelector {
+        match_labels: Some(l.clone()),
+        ..Default::default()
+    }
+}
+
+pub fn service_account(w: &Workload) -> Value {
+    builtin(&ServiceAccount {
+        metadata: meta(w.name, Some(w.namespace), w.selector.clone()),
+        automount_service_account_token: Some(false),
+        ..Default::default()
+    })
+}
+
+/// Reasons for the scanner rules the platform departs from on purpose (listed in the README).
+/// Checkov reads them from the Deployment's own annotations; a `=` in a reason breaks it.
+fn scanner_exceptions(w: &Workload) -> BTreeMap<String, String> {
+    let mut skips = Vec::new();
+    if w.run_as_user < 10000 {
+        skips.push(format!(
+            "CKV_K8S_40=uid {} is the platform images' unprivileged user; runAsNonRoot and Pod Security restricted still apply",
+            w.run_as_user
+        ));
+    }
+    if !w.digest_pinned {
+        skips.push(
+            "CKV_K8S_43=zones before production run tags; promotion pins production to a digest"
+                .to_owned(),
+        );
+    }
+    skips
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| (format!("checkov.io/skip{}", i + 1), s))
+        .collect()
+}
+
+pub fn deployment(w: &Workload) -> Value {
+    let http_get = |path: &str| HTTPGetAction {
+        path: Some(path.to_owned()),
+        port: IntOrString::String("http".into()),
+        ..Default::default()
+    };
+    let probe = |initial: i32, period: i32| Probe {
+        http_get: Some(http_get(w.health_path)),
+        initial_delay_seconds: Some(initial),
+        period_seconds: Some(period),
+        timeout_seconds: Some(2),
+        failure_threshold: Some(3),
+        ..Default::default()
+    };
+    let startup = w.startup_seconds.map(|s| Probe {
+        http_get: Some(http_get(w.health_path)),
+        period_seconds: Some(5),
+        timeout_seconds: Some(2),
+        failure_threshold: Some(i32::try_from(s.div_ceil(5)).unwrap_or(i32::MAX)),
+        ..Default::default()
+    });
+    let mut mounts = vec![VolumeMount {
+        name: "tmp".into(),
+        mount_path: "/tmp".into(),
+        ..Default::default()
+    }];
+    let mut volumes = vec![Volume {
+        name: "tmp".into(),
+        empty_dir: Some(EmptyDirVolumeSource {
+            size_limit: Some(q(TMP_SIZE)),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }];
+    for s in w.secrets {
+        let volume = format!("secret-{}", s.name);
+        mounts.push(VolumeMount {
+            name: volume.clone(),
+            mount_path: s.mount_path.clone(),
+            read_only: Some(true),
+            ..Default::default()
+        });
+        volumes.push(Volume {
+            name: volume,
+            secret: Some(SecretVolumeSource {
+                secret_name: Some(s.name.clone()),
+                default_mode: Some(SECRET_MODE),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+    }
+    let resources = |cpu: &str, memory: &str, ephemeral: &str| {
+        BTreeMap::from([
+            ("cpu".to_owned(), q(cpu)),
+            ("ephemeral-storage".to_owned(), q(ephemeral)),
+            ("memory".to_owned(), q(memory)),
+        ])
+    };
+    let container = Container {
+        name: w.name.to_owned(),
+        image: Some(w.image.to_owned()),
+        image_pull_policy: Some("Always".into()),
+        ports: Some(vec![ContainerPort {
+            name: Some("http".into()),
+            container_port: i32::from(w.port),
+            protocol: Some("TCP".into()),
+            ..Default::default()
+        }]),
+        env_from: w.config_map.map(|name| {
+            vec![EnvFromSource {
+                config_map_ref: Some(ConfigMapEnvSource {
+                    name: name.to_owned(),
+                    optional: Some(false),
+                }),
+                ..Default::default()
+            }]
+        }),
+        resources: Some(ResourceRequirements {
+            requests: Some(resources(
+                w.tier.cpu_request,
+                w.tier.memory_request,
+                EPHEMERAL_REQUEST,
+            )),
+            limits: Some(resources(
+                w.tier.cpu_limit,
+                w.tier.memory_limit,
+                EPHEMERAL_LIMIT,
+            )),
+            ..Default::default()
+        }),
+        liveness_probe: Some(probe(5, 10)),
+        readiness_probe: Some(probe(3, 5)),
+        startup_probe: startup,
+        security_context: Some(SecurityContext {
+            allow_privilege_escalation: Some(false),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".into()]),
+                ..Default::default()
+            }),
+            privileged: Some(false),
+            read_only_root_filesystem: Some(true),
+            run_as_non_root: Some(true),
+            ..Default::default()
+        }),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    };
+    let spread_selector = selector(&w.selector);
+    let (affinity, spread) = if w.spread {
+        (
+            Some(Affinity {
+                pod_anti_affinity: Some(PodAntiAffinity {
+                    preferred_during_scheduling_ignored_during_execution: Some(vec![
+                        WeightedPodAffinityTerm {
+                            weight: 100,
+                            pod_affinity_term: PodAffinityTerm {
+                                label_selector: Some(spread_selector.clone()),
+                                topology_key: "kubernetes.io/hostname".into(),
+                                ..Default::default()
+                            },
+                        },
+                    ]),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            Some(vec![TopologySpreadConstraint {
+                label_selector: Some(spread_selector),
+                max_skew: 1,
+                topology_key: "kubernetes.io/hostname".into(),
+                when_unsatisfiable: "ScheduleAnyway".into(),
+                ..Default::default()
+            }]),
+        )
+    } else {
+        (None, None)
+    };
+    let mut template_meta = meta_without_name(w.selector.clone());
+    if let Some(hash) = &w.config_hash {
+        template_meta.annotations = Some(labels([("tenantgen.io/config-hash", hash.as_str())]));
+    }
+    let mut metadata = meta(w.name, Some(w.namespace), w.selector.clone());
+    let skips = scanner_exceptions(w);
+    if !skips.is_empty() {
+        metadata.annotations = Some(skips);
+    }
+    builtin(&Deployment {
+        metadata,
+        spec: Some(DeploymentSpec {
+            replicas: w.replicas.map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
+            revision_history_limit: Some(5),
+            selector: selector(&w.selector),
+            strategy: Some(DeploymentStrategy {
+                type_: Some("RollingUpdate".into()),
+                rolling_update: Some(RollingUpdateDeployment {
+                    max_surge: Some(IntOrString::Int(1)),
+                    max_unavailable: Some(IntOrString::Int(0)),
+                }),
+            }),
+            template: PodTemplateSpec {
+                metadata: Some(template_meta),
+                spec: Some(PodSpec {
+                    affinity,
+                    automount_service_account_token: Some(false),
+                    containers: vec![container],
+                    enable_service_links: Some(false),
+                    security_context: Some(PodSecurityContext {
+                        fs_group: Some(w.run_as_user),
+                        run_as_group: Some(w.run_as_user),
+                        run_as_non_root: Some(true),
+                        run_as_user: Some(w.run_as_user),
+                        seccomp_profile: Some(SeccompProfile {
+                            type_: "RuntimeDefault".into(),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    }),
+                    service_account_name: Some(w.name.to_owned()),
+                    topology_spread_constraints: spread,
+                    volumes: Some(volumes),
+                    ..Default::default()
+                }),
+            },
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+fn meta_without_name(
+    l: BTreeMap<String, String>,
+) -> k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+    k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
+        labels: Some(l),
+        ..Default::default()
+    }
+}
+
+pub fn service(w: &Workload) -> Value {
+    builtin(&Service {
+        metadata: meta(w.name, Some(w.namespace), w.selector.clone()),
+        spec: Some(ServiceSpec {
+            type_: Some("ClusterIP".into()),
+            selector: Some(w.selector.clone()),
+            ports: Some(vec![ServicePort {
+                name: Some("http".into()),
+                port: 80,
+                protocol: Some("TCP".into()),
+                target_port: Some(IntOrString::String("http".into())),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// The Ingress of a workload: one rule per host, TLS for every host, Traefik annotations.
+pub fn ingress(
+    w: &Workload,
+    zone: &Zone,
+    class: &str,
+    cert_resolver: &str,
+    hosts: &[String],
+    middlewares: &[String],
+) -> Value {
+    let mut annotations = BTreeMap::new();
+    annotations.insert(
+        "traefik.ingress.kubernetes.io/router.tls".to_owned(),
+        "true".to_owned(),
+    );
+    annotations.insert(
+        "traefik.ingress.kubernetes.io/router.tls.certresolver".to_owned(),
+        cert_resolver.to_owned(),
+    );
+    if zone.ingress != IngressMode::EdgeProxy {
+        // Traefik in the cluster terminates TLS itself; behind an edge proxy the edge does.
+        annotations.insert(
+            "traefik.ingress.kubernetes.io/router.entrypoints".to_owned(),
+            "websecure".to_owned(),
+        );
+    }
+    if !middlewares.is_empty() {
+        annotations.insert(
+            "traefik.ingress.kubernetes.io/router.middlewares".to_owned(),
+            middlewares.join(","),
+        );
+    }
+    let mut metadata = meta(w.name, Some(w.namespace), w.selector.clone());
+    metadata.annotations = Some(annotations);
+    let backend = IngressBackend {
+        service: Some(IngressServiceBackend {
+            name: w.name.to_owned(),
+            port: Some(ServiceBackendPort {
+                name: Some("http".into()),
+                ..Default::default()
+            }),
+        }),
+        ..Default::default()
+    };
+    builtin(&Ingress {
+        metadata,
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(class.to_owned()),
+            rules: Some(
+                hosts
+                    .iter()
+                    .map(|h| IngressRule {
+                        host: Some(h.clone()),
+                        http: Some(HTTPIngressRuleValue {
+                            paths: vec![HTTPIngressPath {
+                                path: Some("/".into()),
+                                path_type: "Prefix".into(),
+                                backend: backend.clone(),
+                            }],
+                        }),
+                    })
+                    .collect(),
+            ),
+            tls: Some(vec![IngressTLS {
+                hosts: Some(hosts.to_vec()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+fn port(protocol: &str, number: u16) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        protocol: Some(protocol.to_owned()),
+        port: Some(IntOrString::Int(i32::from(number))),
+        ..Default::default()
+    }
+}
+
+/// Default deny both ways; ingress only from the zone's Traefik on the workload port (node
+/// CIDRs in host-network zones, where no pod selector matches Traefik); DNS to kube-dns; and
+/// the declared egress.
+pub fn network_policies(w: &Workload, zone: &Zone, egress: &[Egress]) -> Vec<Value> {
+    let ns = Some(w.namespace);
+    let policy = |name: &str, spec: NetworkPolicySpec| {
+        builtin(&NetworkPolicy {
+            metadata: meta(name, ns, BTreeMap::new()),
+            spec: Some(spec),
+        })
+    };
+    let everything = LabelSelector::default();
+    let mut out = vec![policy(
+        "default-deny",
+        NetworkPolicySpec {
+            pod_selector: Some(everything.clone()),
+            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
+            ..Default::default()
+        },
+    )];
+    let from = if zone.ingress == IngressMode::HostNetwork {
+        zone.node_cidrs
+            .iter()
+            .map(|cidr| NetworkPolicyPeer {
+                ip_block: Some(IPBlock {
+                    cidr: cidr.clone(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect()
+    } else {
+        vec![NetworkPolicyPeer {
+            namespace_selector: Some(selector(&labels([(
+                "kubernetes.io/metadata.name",
+                zone.ingress_namespace.as_str(),
+            )]))),
+            pod_selector: Some(selector(&labels([("app.kubernetes.io/name", "traefik")]))),
+            ..Default::default()
+        }]
+    };
+    out.push(policy(
+        "allow-ingress-from-traefik",
+        NetworkPolicySpec {
+            pod_selector: Some(selector(&w.selector)),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(vec![NetworkPolicyIngressRule {
+                from: Some(from),
+                ports: Some(vec![port("TCP", w.port)]),
+            }]),
+            ..Default::default()
+        },
+    ));
+    out.push(policy(
+        "allow-dns",
+        NetworkPolicySpec {
+            pod_selector: Some(everything),
+            policy_types: Some(vec!["Egress".into()]),
+            egress: Some(vec![NetworkPolicyEgressRule {
+                to: Some(vec![NetworkPolicyPeer {
+                    namespace_selector: Some(selector(&labels([(
+                        "kubernetes.io/metadata.name",
+                        "kube-system",
+                    )]))),
+                    pod_selector: Some(selector(&labels([("k8s-app", "kube-dns")]))),
+                    ..Default::default()
+                }]),
+                ports: Some(vec![port("UDP", 53), port("TCP", 53)]),
+            }]),
+            ..Default::default()
+        },
+    ));
+    if !egress.is_empty() {
+        out.push(policy(
+            "allow-egress",
+            NetworkPolicySpec {
+                pod_selector: Some(selector(&w.selector)),
+                policy_types: Some(vec!["Egress".into()]),
+                egress: Some(
+                    egress
+                        .iter()
+                        .map(|e| {
+                            let protocol = match e.protocol {
+                                Protocol::Tcp => "TCP",
+                                Protocol::Udp => "UDP",
+                            };
+                            NetworkPolicyEgressRule {
+                                to: Some(vec![NetworkPolicyPeer {
+                                    ip_block: Some(IPBlock {
+                                        cidr: e.cidr.clone(),
+                                        ..Default::default()
+                                    }),
+                                    ..Default::default()
+                                }]),
+                                ports: (!e.ports.is_empty())
+                                    .then(|| e.ports.iter().map(|p| port(protocol, *p)).collect()),
+                            }
+                        })
+                        .collect(),
+                ),
+                ..Default::default()
+            },
+        ));
+    }
+    out
+}
