@@ -98,3 +98,82 @@ fn schema_file_is_current() {
         "schema/clients.schema.json is stale; regenerate it with:\n    cargo run -- schema > schema/clients.schema.json"
     );
 }
+
+#[test]
+fn yaml_1_1_lookalikes_stay_the_text_the_user_wrote() {
+    let checked =
+        tenantgen::check::check_file(&root().join("tests/fixtures/valid/yaml11_lookalikes.yaml"))
+            .expect("valid");
+    let m = &checked.model;
+    let acme = m
+        .clients
+        .iter()
+        .find(|c| c.name == "acme-corp")
+        .expect("acme-corp");
+    let want = [
+        ("ENABLED", "on"),
+        ("MODE", "NO"),
+        ("UMASK", "0755"),
+        ("RATIO", "1.10"),
+    ];
+    for (k, v) in want {
+        assert_eq!(
+            acme.config.get(k).map(String::as_str),
+            Some(v),
+            "config {k}"
+        );
+    }
+    assert_eq!(
+        acme.deployments["dev"].version, "1.10",
+        "an unquoted 1.10 is not the number 1.1"
+    );
+    let no = m
+        .clients
+        .iter()
+        .find(|c| c.name == "no")
+        .expect("a client named `no` is a name, not false");
+    assert_eq!(
+        no.deployments["dev"].image,
+        "registry.example.com/no/web:2.0"
+    );
+    assert_eq!(no.config.get("RETRIES").map(String::as_str), Some("010"));
+    assert_eq!(no.config.get("DEBUG").map(String::as_str), Some("off"));
+    // ... and kubectl reads them back as the same strings from the rendered ConfigMap.
+    let repo =
+        crate::support::rendered_repo(&root().join("tests/fixtures/valid/yaml11_lookalikes.yaml"));
+    let text = std::fs::read_to_string(
+        repo.path()
+            .join("clusters/dev/tenants/acme-corp/configmap.yaml"),
+    )
+    .expect("configmap");
+    for line in [
+        "ENABLED: \"on\"",
+        "MODE: \"NO\"",
+        "UMASK: \"0755\"",
+        "RATIO: \"1.10\"",
+    ] {
+        assert!(text.contains(line), "{line} in\n{text}");
+    }
+}
+
+#[test]
+fn a_catalog_without_zones_gets_dev_staging_production() {
+    let checked = tenantgen::check::check_file(&root().join("tests/fixtures/valid/minimal.yaml"))
+        .expect("valid");
+    let zones: Vec<_> = checked
+        .model
+        .zones
+        .iter()
+        .map(|z| (z.name.as_str(), z.production))
+        .collect();
+    assert_eq!(
+        zones,
+        vec![("dev", false), ("staging", false), ("production", true)]
+    );
+    let out = run(&root(), &["validate", "tests/fixtures/valid/minimal.yaml"]);
+    assert!(
+        stdout(&out).contains("(dev 2, staging 0, production 0)"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -2,7 +2,10 @@
 
 mod cli;
 mod consumers;
+mod determinism;
 mod fixtures;
 mod golden;
+mod properties;
 mod psa;
 mod support;
+mod writer;
