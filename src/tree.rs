@@ -123,7 +123,9 @@ fn check_relative(rel: &str) -> Result<(), TreeError> {
 
 /// Refuses a path if it or any directory between it and `root` is a symlink.
 fn refuse_symlinks(root: &Path, rel: &str) -> Result<(), TreeError> {
-    let mut path = root.to_path_buf();
+    // `components()` drops a trailing `/` or `/.`, through which lstat would follow a link.
+    let root: PathBuf = root.components().collect();
+    let mut path = root.clone();
     if root
         .symlink_metadata()
         .is_ok_and(|m| m.file_type().is_symlink())
@@ -331,8 +333,15 @@ fn remove_empty_parents(root: &Path, file: &Path) {
     }
 }
 
-/// Removes temporaries a crashed run left in `scopes`.
+/// Removes temporaries a crashed run left in `scopes`. Never follows a symlink: a symlinked
+/// directory is not part of the tree tenantgen manages.
 pub fn clean_stale_temporaries(root: &Path, scopes: &[String]) {
+    fn real_dir(p: &Path) -> bool {
+        p.components()
+            .collect::<PathBuf>()
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_dir())
+    }
     fn clean(dir: &Path) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -348,8 +357,14 @@ pub fn clean_stale_temporaries(root: &Path, scopes: &[String]) {
             }
         }
     }
+    if !real_dir(root) {
+        return;
+    }
     for scope in scopes {
-        clean(&root.join(scope));
+        let dir = root.join(scope);
+        if real_dir(&dir) {
+            clean(&dir);
+        }
     }
 }
 

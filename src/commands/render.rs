@@ -158,15 +158,15 @@ pub fn run(args: &RenderArgs) -> CommandResult {
     let checked = checked(catalog)?;
     let files = desired(catalog, &args.output, &checked, args.zone.as_deref())?;
     let scopes = scopes(&args.output, &checked, args.zone.as_deref());
-    let out = &args.output;
+    // `clusters/` and `./clusters/.` name the same directory; without the trailing
+    // separator a symlink at the root is seen as a symlink, not followed.
+    let out: &Path = &args.output.components().collect::<PathBuf>();
     let _lock = if args.check {
         None
     } else {
         Some(tree::lock(out)?)
     };
-    if !args.check {
-        tree::clean_stale_temporaries(out, &scopes);
-    }
+    // The plan refuses symlinks and foreign files before anything is touched.
     let plan = tree::plan(out, &files, &scopes)?;
     let removes_every_client =
         !files.keys().any(|f| is_client_file(f)) && plan.remove.iter().any(|f| is_client_file(f));
@@ -210,6 +210,7 @@ pub fn run(args: &RenderArgs) -> CommandResult {
             )),
         });
     }
+    tree::clean_stale_temporaries(out, &scopes);
     tree::apply(&plan)?;
     eprintln!(
         "rendered `{}` into `{}`: {} created, {} updated, {} removed, {} unchanged",
