@@ -29,7 +29,12 @@ pub fn check_file(path: &Path) -> Result<Checked, Vec<Diagnostic>> {
 }
 
 pub fn check_source(source: Source) -> Result<Checked, Vec<Diagnostic>> {
-    let mut doc = yaml::parse(&source)?;
+    let doc = yaml::parse(&source)?;
+    check_document(source, doc)
+}
+
+/// Checks an already parsed catalog (the KRM function's config is part of a larger stream).
+pub fn check_document(source: Source, mut doc: Document) -> Result<Checked, Vec<Diagnostic>> {
     if !doc.value.is_object() {
         let found = match &doc.value {
             serde_json::Value::Array(_) => "a list",

@@ -24,7 +24,7 @@ pub enum Command {
     /// Compare the rendering at a base revision with the working tree, for pull requests
     Diff(DiffArgs),
     /// Run as a KRM function: ResourceList on stdin, ResourceList on stdout
-    Krm,
+    Krm(KrmArgs),
     /// Build an immutable, checksummed deploy package of one client in one zone
     Package(PackageArgs),
     /// Check a deploy package: checksums, manifest, digests, no secret values
@@ -110,6 +110,14 @@ pub struct DiffArgs {
     /// 4 when the committed tree is stale, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KrmArgs {
+    /// Legacy kustomize exec plugin protocol: read the catalog from this file (kustomize
+    /// passes it as the first argument) and print the zone's objects as a YAML stream
+    #[arg(long = "legacy-plugin", value_name = "CONFIG")]
+    pub legacy_plugin: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

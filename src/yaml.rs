@@ -67,6 +67,20 @@ impl SourceMap {
         }
     }
 
+    /// The nodes under `prefix`, re-rooted so that `prefix` becomes the empty pointer.
+    pub fn subtree(&self, prefix: &str) -> SourceMap {
+        let nodes = self
+            .nodes
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .filter(|(k, _)| {
+                k.len() == prefix.len() || k.as_bytes().get(prefix.len()) == Some(&b'/')
+            })
+            .map(|(k, v)| (k[prefix.len()..].to_owned(), v.clone()))
+            .collect();
+        SourceMap { nodes }
+    }
+
     /// Like `locate`, but prefers the value over the key (for "this value is wrong").
     pub fn locate_value(&self, pointer: &str) -> Option<Pos> {
         match self.nodes.get(pointer) {
@@ -104,8 +118,23 @@ pub fn escape_segment(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
-/// Parses `source` as exactly one YAML document.
+/// How plain scalars that look like numbers resolve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Numbers {
+    /// The catalog: a leading zero (`0755`) keeps the text, since it is a mode or a code.
+    Catalog,
+    /// Kubernetes objects passing through (KRM items), read as kustomize's Go YAML reads
+    /// them: `0644` is octal 420 and `0x1F` is hex.
+    Go,
+}
+
+/// Parses `source` as exactly one YAML document with catalog number rules.
 pub fn parse(source: &Source) -> Result<Document, Vec<Diagnostic>> {
+    parse_with(source, Numbers::Catalog)
+}
+
+/// Parses `source` as exactly one YAML document.
+pub fn parse_with(source: &Source, numbers: Numbers) -> Result<Document, Vec<Diagnostic>> {
     let options = options! {
         flow_nesting_limit: MAX_DEPTH,
         block_nesting_limit: MAX_DEPTH,
@@ -118,6 +147,7 @@ pub fn parse(source: &Source) -> Result<Document, Vec<Diagnostic>> {
         map: SourceMap::default(),
         problems: Vec::new(),
         alias_nodes: 0,
+        numbers,
     };
     match loader.document() {
         Ok(value) if loader.problems.is_empty() => Ok(Document {
@@ -141,6 +171,7 @@ struct Loader<'a> {
     /// Problems that do not stop parsing (duplicate keys), so all are reported at once.
     problems: Vec<Diagnostic>,
     alias_nodes: usize,
+    numbers: Numbers,
 }
 
 type Fatal = Box<Diagnostic>;
@@ -255,7 +286,7 @@ impl<'a> Loader<'a> {
                     }
                     (Value::String(text.into_owned()), anchor)
                 } else {
-                    let value = resolve_scalar(&text, style);
+                    let value = resolve_scalar(&text, style, self.numbers);
                     if !value.is_string() {
                         plain = Some(text.into_owned());
                     }
@@ -369,9 +400,14 @@ fn count_nodes(value: &Value) -> usize {
 
 /// YAML 1.2 core schema for plain scalars, minus the forms no catalog needs (octal, hex,
 /// infinities), which stay strings. Leading zeros stay strings: `0755` is a mode, not 755.
-fn resolve_scalar(text: &str, style: ScalarStyle) -> Value {
+fn resolve_scalar(text: &str, style: ScalarStyle, numbers: Numbers) -> Value {
     if style != ScalarStyle::Plain {
         return Value::String(text.to_owned());
+    }
+    if numbers == Numbers::Go
+        && let Some(n) = go_integer(text)
+    {
+        return Value::Number(n.into());
     }
     match text {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
@@ -390,6 +426,36 @@ fn resolve_scalar(text: &str, style: ScalarStyle) -> Value {
         }
     }
     Value::String(text.to_owned())
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` for the prefixed forms: `0644`, `0o644`, `0x1F`, `0b101`.
+fn go_integer(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (radix, body) = if let Some(b) = digits
+        .strip_prefix("0x")
+        .or_else(|| digits.strip_prefix("0X"))
+    {
+        (16, b)
+    } else if let Some(b) = digits
+        .strip_prefix("0o")
+        .or_else(|| digits.strip_prefix("0O"))
+    {
+        (8, b)
+    } else if let Some(b) = digits
+        .strip_prefix("0b")
+        .or_else(|| digits.strip_prefix("0B"))
+    {
+        (2, b)
+    } else if digits.len() > 1 && digits.starts_with('0') {
+        (8, &digits[1..])
+    } else {
+        return None;
+    };
+    let value = i64::from_str_radix(body, radix).ok()?;
+    Some(if negative { -value } else { value })
 }
 
 /// `[0-9]+(\.[0-9]*)?([eE][-+]?[0-9]+)?` or `\.[0-9]+...`: what YAML 1.2 calls a number.
@@ -467,6 +533,19 @@ mod tests {
         }
         let errs = load(&text).expect_err("bomb");
         assert_eq!(errs[0].code, "yaml-alias-budget");
+    }
+
+    #[test]
+    fn kubernetes_items_read_octal_like_go() {
+        let doc = parse_with(
+            &Source::from_text("t.yaml", "mode: 0644\nhex: 0x1F\nplain: 10\nword: on\n"),
+            Numbers::Go,
+        )
+        .expect("parses");
+        assert_eq!(doc.value["mode"], 420);
+        assert_eq!(doc.value["hex"], 31);
+        assert_eq!(doc.value["plain"], 10);
+        assert_eq!(doc.value["word"], "on");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the only code that prints: data to stdout, everything else to stderr.
 
 mod explain;
+mod krm;
 mod render;
 mod schema;
 mod validate;
@@ -54,8 +55,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Schema => schema::run(),
         Command::Render(args) => render::run(&args),
         Command::Explain(args) => explain::run(&args),
-        Command::Krm => not_built("krm", "issue 4"),
-        Command::Plugin(PluginCommand::Install) => not_built("plugin install", "issue 4"),
+        Command::Krm(args) => krm::run(&args),
+        Command::Plugin(PluginCommand::Install) => krm::install_plugin(),
         Command::Diff(_) => not_built("diff", "issue 5"),
         Command::Package(_) => not_built("package", "issue 6"),
         Command::Verify(_) => not_built("verify", "issue 6"),

@@ -29,11 +29,9 @@ fn usage_errors_exit_2() {
 fn commands_not_built_yet_say_so_and_exit_2() {
     for args in [
         &["diff"][..],
-        &["krm"],
         &["package", "acme-corp", "--zone", "dev"],
         &["verify", "x"],
         &["promote", "acme-corp", "--to", "staging"],
-        &["plugin", "install"],
     ] {
         let out = run(&root(), args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");

@@ -5,6 +5,7 @@ mod consumers;
 mod determinism;
 mod fixtures;
 mod golden;
+mod krm;
 mod properties;
 mod psa;
 mod support;

@@ -1,0 +1,134 @@
+//! `tenantgen krm` (a KRM function, or the legacy kustomize exec plugin) and
+//! `tenantgen plugin install`.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use crate::check;
+use crate::cli::KrmArgs;
+use crate::diagnostics::Diagnostic;
+use crate::emit;
+use crate::krm::{self, ZONE_ANNOTATION};
+use crate::source::MAX_FILE_BYTES;
+
+use super::{
+    CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, count, print_data, print_problems,
+};
+
+pub fn run(args: &KrmArgs) -> CommandResult {
+    if let Some(config) = &args.legacy_plugin {
+        return legacy(config);
+    }
+    let mut input = String::new();
+    std::io::stdin()
+        .take(MAX_FILE_BYTES)
+        .read_to_string(&mut input)
+        .map_err(|e| {
+            CommandError::failure(format!("cannot read the ResourceList from stdin: {e}"))
+                .hint("pipe a config.kubernetes.io/v1 ResourceList in UTF-8")
+        })?;
+    let outcome = krm::process(&input);
+    let mut text = String::new();
+    emit::document(&mut text, &outcome.resource_list);
+    print_data(&text)?;
+    // kustomize never shows `results`, so problems are also printed for people.
+    print_problems(&outcome.problems);
+    if outcome.failed() {
+        let errors = outcome.problems.iter().filter(|d| d.is_error()).count();
+        return Err(CommandError::failure(format!(
+            "tenantgen krm: {}; no objects generated",
+            count(errors, "error")
+        )));
+    }
+    Ok(EXIT_OK)
+}
+
+/// The legacy exec plugin protocol: config file as the first argument, a YAML stream of the
+/// generated objects on stdout.
+fn legacy(config: &std::path::Path) -> CommandResult {
+    let checked = check::check_file(config).map_err(|problems| fail(&problems))?;
+    print_problems(&checked.warnings);
+    let Some(zone) = checked
+        .raw
+        .metadata
+        .annotations
+        .get(ZONE_ANNOTATION)
+        .cloned()
+    else {
+        return Err(CommandError::failure(format!(
+            "the ClientCatalog in `{}` has no `{ZONE_ANNOTATION}` annotation",
+            config.display()
+        ))
+        .hint(format!(
+            "add `{ZONE_ANNOTATION}: <zone>` to its metadata.annotations"
+        )));
+    };
+    let objects = krm::generate(&checked, &zone).map_err(|d| fail(&[*d]))?;
+    let mut text = String::new();
+    for p in &objects {
+        text.push_str("---\n");
+        emit::document(&mut text, &p.object);
+    }
+    print_data(&text)?;
+    Ok(EXIT_OK)
+}
+
+fn fail(problems: &[Diagnostic]) -> CommandError {
+    print_problems(problems);
+    let errors = problems.iter().filter(|d| d.is_error()).count();
+    CommandError {
+        exit: EXIT_FAILURE,
+        message: format!(
+            "tenantgen: {}; no objects generated",
+            count(errors, "error")
+        ),
+        hint: None,
+    }
+}
+
+/// Where kustomize looks for legacy plugins: `$KUSTOMIZE_PLUGIN_HOME`, else
+/// `$XDG_CONFIG_HOME/kustomize/plugin`, else `$HOME/.config/kustomize/plugin`.
+fn plugin_home() -> Option<PathBuf> {
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    var("KUSTOMIZE_PLUGIN_HOME")
+        .or_else(|| var("XDG_CONFIG_HOME").map(|x| x.join("kustomize/plugin")))
+        .or_else(|| var("HOME").map(|h| h.join(".config/kustomize/plugin")))
+}
+
+/// Single-quotes a path for sh.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+pub fn install_plugin() -> CommandResult {
+    let home = plugin_home().ok_or_else(|| {
+        CommandError::failure("cannot tell where kustomize plugins live")
+            .hint("set KUSTOMIZE_PLUGIN_HOME")
+    })?;
+    let exe = std::env::current_exe()
+        .map_err(|e| CommandError::failure(format!("cannot find the tenantgen binary: {e}")))?;
+    let dir = home.join("tenantgen.io/v1alpha1/clientcatalog");
+    let path = dir.join("ClientCatalog");
+    let script = format!(
+        "#!/bin/sh\n# Installed by `tenantgen plugin install`: the legacy kustomize exec plugin for ClientCatalog.\nexec {} krm --legacy-plugin \"$@\"\n",
+        sh_quote(&exe.to_string_lossy())
+    );
+    fs_err::create_dir_all(&dir)?;
+    let tmp = dir.join(".ClientCatalog.tenantgen-tmp");
+    fs_err::write(&tmp, script)?;
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs_err::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755))?;
+    }
+    fs_err::rename(&tmp, &path)?;
+    print_data(&format!("{}\n", path.display()))?;
+    eprintln!(
+        "installed the kustomize plugin; use it with `kubectl kustomize --enable-alpha-plugins` (set KUSTOMIZE_PLUGIN_HOME={} if that is not kustomize's default)",
+        home.display()
+    );
+    Ok(EXIT_OK)
+}

@@ -1,0 +1,436 @@
+//! tenantgen as a KRM function and kustomize plugin (SPEC §5), driven by its real callers.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use crate::support::{parse_stream, rendered_repo, root, stderr, tool};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_tenantgen")
+}
+
+/// The sample catalog annotated for `zone`, as a KRM function config.
+fn catalog_for(zone: &str, extra_annotations: &str) -> String {
+    let text = std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample");
+    text.replacen(
+        "metadata:\n  name: ge-hosting\n",
+        &format!("metadata:\n  name: ge-hosting\n  annotations:\n    tenantgen.io/zone: {zone}\n{extra_annotations}"),
+        1,
+    )
+}
+
+fn krm(input: &str, dir: &Path) -> std::process::Output {
+    let mut child = Command::new(bin())
+        .arg("krm")
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("wait")
+}
+
+/// A ResourceList with one user item and the catalog (indented) as functionConfig.
+fn resource_list(catalog: &str) -> String {
+    let mut s = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+    s.push_str("  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: keep-me\n      namespace: default\n      annotations:\n        internal.config.kubernetes.io/path: keep.yaml\n        config.kubernetes.io/index: '0'\n    data:\n      on: on\n  - apiVersion: v1\n    kind: Secret\n    metadata:\n      name: mode\n      namespace: default\n    data: {}\n    immutable: true\n");
+    s.push_str("functionConfig:\n");
+    for line in catalog.lines() {
+        s.push_str("  ");
+        s.push_str(line);
+        s.push('\n');
+    }
+    s
+}
+
+fn s<'a>(v: &'a Value, p: &str) -> &'a str {
+    v.pointer(p).and_then(Value::as_str).unwrap_or("")
+}
+
+#[test]
+fn function_keeps_items_appends_the_zone_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = resource_list(&catalog_for(
+        "staging",
+        "    config.kubernetes.io/local-config: \"true\"\n    config.kubernetes.io/function: |\n      exec:\n        path: tenantgen\n",
+    ));
+    let out = krm(&input, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_dir(dir.path()).expect("dir").count(),
+        0,
+        "the function never writes to the filesystem"
+    );
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    assert_eq!(s(&list, "/kind"), "ResourceList");
+    let items = list["items"].as_array().expect("items");
+    assert_eq!(
+        items[0]["metadata"]["name"], "keep-me",
+        "input items come first, unchanged"
+    );
+    assert_eq!(
+        items[0]["metadata"]["annotations"]["internal.config.kubernetes.io/path"],
+        "keep.yaml"
+    );
+    assert_eq!(items[0]["data"]["on"], "on");
+    for generated in &items[2..] {
+        let annotations = generated
+            .pointer("/metadata/annotations")
+            .and_then(Value::as_object);
+        for key in annotations.into_iter().flat_map(|a| a.keys()) {
+            assert!(
+                !key.starts_with("config.kubernetes.io/")
+                    && !key.starts_with("internal.config.kubernetes.io/"),
+                "{key} copied onto {}",
+                s(generated, "/metadata/name")
+            );
+        }
+    }
+    assert!(
+        items
+            .iter()
+            .any(|i| s(i, "/kind") == "Deployment" && s(i, "/metadata/namespace") == "ded-bigcorp")
+    );
+    assert!(
+        list.get("results").is_none(),
+        "no results on success without warnings"
+    );
+
+    // Fed its own output, the function replaces what it generated instead of duplicating it.
+    let mut again = list.clone();
+    again["functionConfig"] = parse_stream(&input).remove(0)["functionConfig"].clone();
+    let mut text = String::new();
+    tenantgen::emit::document(&mut text, &again);
+    let second = parse_stream(&String::from_utf8_lossy(&krm(&text, dir.path()).stdout)).remove(0);
+    assert_eq!(second["items"], list["items"]);
+}
+
+#[test]
+fn problems_become_results_with_a_readable_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = catalog_for("staging", "").replacen("size: small", "size: huge", 1);
+    let out = krm(&resource_list(&bad), dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("spec.clients[0].size"),
+        "kustomize shows no results, so stderr says it: {}",
+        stderr(&out)
+    );
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    let results = list["results"].as_array().expect("results");
+    assert_eq!(results[0]["severity"], "error");
+    assert_eq!(results[0]["field"]["path"], "spec.clients[0].size");
+    assert!(s(&results[0], "/message").contains("`huge`"));
+    assert_eq!(
+        list["items"].as_array().map(Vec::len),
+        Some(2),
+        "items are kept, nothing generated"
+    );
+
+    // Without the zone annotation.
+    let text = std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample");
+    let out = krm(&resource_list(&text), dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    assert!(s(&list, "/results/0/message").contains("tenantgen.io/zone"));
+
+    // An unknown zone.
+    let out = krm(&resource_list(&catalog_for("qa", "")), dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("zone `qa` is not in the catalog"));
+
+    // When the config names its file, results point at the line in it.
+    let file = dir.path().join("catalog.yaml");
+    std::fs::write(&file, bad.clone()).expect("write");
+    let with_path = bad.replacen(
+        "    tenantgen.io/zone: staging\n",
+        &format!(
+            "    tenantgen.io/zone: staging\n    config.kubernetes.io/path: {}\n",
+            file.display()
+        ),
+        1,
+    );
+    let out = krm(&resource_list(&with_path), dir.path());
+    let line = bad
+        .lines()
+        .position(|l| l.contains("size: huge"))
+        .expect("line")
+        + 1;
+    assert!(
+        stderr(&out).contains(&format!("catalog.yaml:{line}:")),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn warnings_are_results_but_not_failures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let warn =
+        catalog_for("staging", "").replacen("egress:\n", "egress:\n        - cidr: 0.0.0.0/0\n", 1);
+    let out = krm(&resource_list(&warn), dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    assert_eq!(list["results"][0]["severity"], "warning");
+}
+
+fn identity(v: &Value) -> String {
+    let group = s(v, "/apiVersion").rsplit_once('/').map_or("", |(g, _)| g);
+    format!(
+        "{group}/{}/{}/{}",
+        s(v, "/kind"),
+        s(v, "/metadata/namespace"),
+        s(v, "/metadata/name")
+    )
+}
+
+/// The objects the rendered tree applies in a zone: the union of `kubectl kustomize` over
+/// every Flux Kustomization path.
+fn tree_objects(repo: &Path, zone: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut queue = vec![format!("./clusters/{zone}")];
+    let mut seen = BTreeSet::new();
+    while let Some(path) = queue.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let o = tool("kubectl", &["kustomize", &path], repo);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        for obj in parse_stream(&String::from_utf8_lossy(&o.stdout)) {
+            if s(&obj, "/kind") == "Kustomization"
+                && s(&obj, "/apiVersion").starts_with("kustomize.toolkit.fluxcd.io")
+            {
+                queue.push(s(&obj, "/spec/path").to_owned());
+            }
+            out.push(obj);
+        }
+    }
+    out.sort_by_key(identity);
+    out
+}
+
+#[test]
+fn function_output_equals_the_tree_in_every_zone() {
+    let repo = rendered_repo(&root().join("clients/clients.yaml"));
+    for zone in ["dev", "staging", "production"] {
+        let input = format!(
+            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{}",
+            catalog_for(zone, "")
+                .lines()
+                .map(|l| format!("  {l}\n"))
+                .collect::<String>()
+        );
+        let out = krm(&input, repo.path());
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let mut generated: Vec<Value> = parse_stream(&String::from_utf8_lossy(&out.stdout))
+            .remove(0)["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        generated.sort_by_key(identity);
+        let tree = tree_objects(repo.path(), zone);
+        assert_eq!(
+            generated.len(),
+            tree.len(),
+            "{zone}: same number of objects"
+        );
+        for (g, t) in generated.iter().zip(&tree) {
+            assert_eq!(g, t, "{zone}: {} differs", identity(g));
+        }
+    }
+}
+
+#[test]
+fn kpt_fn_eval_with_exec_and_fn_config() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("pkg");
+    std::fs::create_dir_all(&pkg).expect("mkdir");
+    std::fs::write(pkg.join("existing.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: keep-me\n  namespace: default\ndata:\n  a: b\n").expect("write");
+    std::fs::write(
+        dir.path().join("catalog.yaml"),
+        catalog_for("production", ""),
+    )
+    .expect("write");
+    let exec = format!("{} krm", bin());
+    let out = tool(
+        "kpt",
+        &[
+            "fn",
+            "eval",
+            "pkg",
+            "--exec",
+            &exec,
+            "--fn-config",
+            "catalog.yaml",
+            "-o",
+            "unwrap",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects = parse_stream(&String::from_utf8_lossy(&out.stdout));
+    assert!(objects.iter().any(|o| s(o, "/metadata/name") == "keep-me"));
+    assert!(objects.iter().any(|o| s(o, "/kind") == "Deployment" && s(o, "/metadata/namespace") == "sh-acme-corp"));
+    assert!(
+        !objects
+            .iter()
+            .any(|o| s(o, "/metadata/namespace") == "sh-initech"),
+        "initech has no production version"
+    );
+    let bad = catalog_for("production", "").replacen("hosting: shared", "hosting: premium", 1);
+    std::fs::write(dir.path().join("catalog.yaml"), bad).expect("write");
+    let out = tool(
+        "kpt",
+        &[
+            "fn",
+            "eval",
+            "pkg",
+            "--exec",
+            &exec,
+            "--fn-config",
+            "catalog.yaml",
+            "-o",
+            "unwrap",
+        ],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("[error] spec.clients[0].hosting"),
+        "kpt shows the results: {err}"
+    );
+}
+
+#[test]
+fn kpt_fn_render_runs_the_kptfile_pipeline_idempotently() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path();
+    std::fs::write(
+        pkg.join("catalog.yaml"),
+        catalog_for("dev", "    config.kubernetes.io/local-config: \"true\"\n"),
+    )
+    .expect("write");
+    std::fs::write(pkg.join("Kptfile"), format!("apiVersion: kpt.dev/v1\nkind: Kptfile\nmetadata:\n  name: hosting\npipeline:\n  mutators:\n    - exec: \"{} krm\"\n      configPath: catalog.yaml\n", bin())).expect("write");
+    let render = || {
+        let out = tool("kpt", &["fn", "render", "--allow-exec", "."], pkg);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let o = tool("kpt", &["fn", "source", "."], pkg);
+        parse_stream(&String::from_utf8_lossy(&o.stdout)).remove(0)["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    };
+    let first = render();
+    let deployments = |items: &[Value]| {
+        items
+            .iter()
+            .filter(|i| s(i, "/kind") == "Deployment")
+            .count()
+    };
+    assert_eq!(
+        deployments(&first),
+        7,
+        "six clients and the landing page in dev"
+    );
+    let second = render();
+    assert_eq!(
+        deployments(&second),
+        7,
+        "a second render replaces, never duplicates"
+    );
+    let text = std::fs::read_to_string(pkg.join("catalog.yaml"))
+        .expect("read")
+        .replacen("    - name: initech\n", "    - name: initech2\n", 1);
+    std::fs::write(pkg.join("catalog.yaml"), text).expect("write");
+    let third = render();
+    assert!(
+        !third
+            .iter()
+            .any(|i| s(i, "/metadata/namespace") == "sh-initech"),
+        "a removed client's objects go"
+    );
+    assert!(
+        third
+            .iter()
+            .any(|i| s(i, "/metadata/namespace") == "sh-initech2")
+    );
+}
+
+#[test]
+fn legacy_exec_plugin_for_kubectl_kustomize() {
+    for via_xdg in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let home = dir.path().join("plugins");
+        let mut install = Command::new(bin());
+        install
+            .args(["plugin", "install"])
+            .env_remove("KUSTOMIZE_PLUGIN_HOME")
+            .env_remove("XDG_CONFIG_HOME");
+        if via_xdg {
+            install.env("XDG_CONFIG_HOME", dir.path().join("xdg"));
+        } else {
+            install.env("KUSTOMIZE_PLUGIN_HOME", &home);
+        }
+        let out = install.output().expect("install");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let expected = if via_xdg {
+            dir.path().join("xdg/kustomize/plugin")
+        } else {
+            home.clone()
+        }
+        .join("tenantgen.io/v1alpha1/clientcatalog/ClientCatalog");
+        assert!(expected.is_file(), "plugin at {}", expected.display());
+        let k = dir.path().join("k");
+        std::fs::create_dir_all(&k).expect("mkdir");
+        std::fs::write(k.join("catalog.yaml"), catalog_for("staging", "")).expect("write");
+        std::fs::write(k.join("kustomization.yaml"), "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\ngenerators:\n  - catalog.yaml\n").expect("write");
+        let mut build = Command::new("kubectl");
+        build
+            .args(["kustomize", "--enable-alpha-plugins", "."])
+            .current_dir(&k)
+            .env_remove("KUSTOMIZE_PLUGIN_HOME")
+            .env_remove("XDG_CONFIG_HOME");
+        if via_xdg {
+            build.env("XDG_CONFIG_HOME", dir.path().join("xdg"));
+        } else {
+            build.env("KUSTOMIZE_PLUGIN_HOME", &home);
+        }
+        let out = build.output().expect("kubectl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let objects = parse_stream(&String::from_utf8_lossy(&out.stdout));
+        assert!(
+            objects
+                .iter()
+                .any(|o| s(o, "/kind") == "HorizontalPodAutoscaler"
+                    && s(o, "/metadata/namespace") == "ded-globex")
+        );
+    }
+}
