@@ -241,7 +241,7 @@ mod tests {
         document(&mut out, &v);
         assert_eq!(
             out,
-            "apiVersion: v1\nkind: ConfigMap\ndata:\n  A: \"on\"\n  B: |\n    multi\n    line\nlist:\n  - a: 1\n    b:\n      - 1\n      - 2\n  - x\nempty: {}\nnone: []\n"
+            "apiVersion: v1\ndata:\n  A: \"on\"\n  B: |\n    multi\n    line\nempty: {}\nkind: ConfigMap\nlist:\n  - a: 1\n    b:\n      - 1\n      - 2\n  - x\nnone: []\n"
         );
     }
 }

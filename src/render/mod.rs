@@ -104,22 +104,10 @@ pub(crate) fn to_value<T: Serialize>(object: &T) -> Value {
     serde_json::to_value(object).unwrap_or(Value::Null)
 }
 
-/// Built-in kinds from k8s-openapi carry their apiVersion/kind through `Resource`.
+/// Built-in kinds: k8s-openapi writes their apiVersion and kind itself. Maps are sorted
+/// (serde_json without `preserve_order`), so every emitted object has one canonical order.
 pub(crate) fn builtin<T: Serialize + k8s_openapi::Resource>(object: &T) -> Value {
-    let mut v = to_value(object);
-    if let Some(map) = v.as_object_mut() {
-        // k8s-openapi writes apiVersion and kind itself; insert them first for readability.
-        let mut ordered = serde_json::Map::new();
-        ordered.insert("apiVersion".into(), Value::String(T::API_VERSION.into()));
-        ordered.insert("kind".into(), Value::String(T::KIND.into()));
-        for (k, val) in std::mem::take(map) {
-            if k != "apiVersion" && k != "kind" {
-                ordered.insert(k, val);
-            }
-        }
-        *map = ordered;
-    }
-    v
+    to_value(object)
 }
 
 pub(crate) fn labels<const N: usize>(pairs: [(&str, &str); N]) -> BTreeMap<String, String> {
