@@ -263,9 +263,8 @@ fn kpt_fn_eval_with_exec_and_fn_config() {
     )
     .expect("write");
     let exec = format!("{} krm", bin());
-    let out = tool(
-        "kpt",
-        &[
+    let eval = || {
+        let args = [
             "fn",
             "eval",
             "pkg",
@@ -275,9 +274,10 @@ fn kpt_fn_eval_with_exec_and_fn_config() {
             "catalog.yaml",
             "-o",
             "unwrap",
-        ],
-        dir.path(),
-    );
+        ];
+        tool("kpt", &args, dir.path())
+    };
+    let out = eval();
     assert!(
         out.status.success(),
         "{}",
@@ -294,21 +294,7 @@ fn kpt_fn_eval_with_exec_and_fn_config() {
     );
     let bad = catalog_for("production", "").replacen("hosting: shared", "hosting: premium", 1);
     std::fs::write(dir.path().join("catalog.yaml"), bad).expect("write");
-    let out = tool(
-        "kpt",
-        &[
-            "fn",
-            "eval",
-            "pkg",
-            "--exec",
-            &exec,
-            "--fn-config",
-            "catalog.yaml",
-            "-o",
-            "unwrap",
-        ],
-        dir.path(),
-    );
+    let out = eval();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
