@@ -135,6 +135,9 @@ pub struct PackageArgs {
     /// Directory to write the package into
     #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
     pub output: PathBuf,
+    /// Also write a reproducible `<package>.tar.gz`
+    #[arg(long)]
+    pub archive: bool,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +155,9 @@ pub struct PromoteArgs {
     /// The zone to promote into
     #[arg(long, value_name = "ZONE")]
     pub to: String,
+    /// Show the change without writing it
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

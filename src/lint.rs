@@ -413,12 +413,8 @@ impl Lint<'_> {
     fn config(&mut self, client: &raw::Client, at: &str) {
         static KEY: OnceLock<Option<Regex>> = OnceLock::new();
         static SECRET_KEY: OnceLock<Option<Regex>> = OnceLock::new();
-        static SECRET_VALUE: OnceLock<Option<Regex>> = OnceLock::new();
         let key_re = KEY.get_or_init(|| Regex::new(patterns::CONFIG_KEY).ok());
         let secret_key = SECRET_KEY.get_or_init(|| Regex::new(r"(?i)(passw(or)?d|secret|token|api[-_.]?key|private[-_.]?key|credential|access[-_.]?key|auth[-_.]?key|client[-_.]?secret)").ok());
-        let secret_value = SECRET_VALUE.get_or_init(|| {
-            Regex::new(r"-----BEGIN [A-Z ]*PRIVATE KEY-----|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{36,}\b|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bsk_live_[A-Za-z0-9]{16,}|\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.|://[^/\s:@]+:[^/\s@]+@").ok()
-        });
         for (key, value) in &client.config {
             let p = format!("{at}/config/{}", escape_segment(key));
             if key.len() > 253 || !key_re.as_ref().is_some_and(|r| r.is_match(key)) {
@@ -436,7 +432,7 @@ impl Lint<'_> {
                         .hint("store it in Vault and reference it under `secrets:` instead"),
                     &p,
                 );
-            } else if secret_value.as_ref().is_some_and(|r| r.is_match(value)) {
+            } else if credential_pattern(value).is_some() {
                 self.report_value(
                     Diagnostic::error("config-secret", format!("the value of config key `{key}` looks like a credential"))
                         .hint("store it in Vault and reference it under `secrets:` instead; never commit credentials"),
@@ -507,6 +503,33 @@ impl Lint<'_> {
             }
         }
     }
+}
+
+/// What kind of credential `text` contains, if it looks like it holds one: private keys,
+/// cloud and forge tokens, JWTs, passwords in URLs.
+pub fn credential_pattern(text: &str) -> Option<&'static str> {
+    static PATTERNS: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| {
+        [
+            ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
+            ("an AWS access key", r"\bAKIA[0-9A-Z]{16}\b"),
+            ("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
+            ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
+            ("a Stripe live key", r"\bsk_live_[A-Za-z0-9]{16,}"),
+            (
+                "a JSON web token",
+                r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.",
+            ),
+            ("a password in a URL", r"://[^/\s:@]+:[^/\s@]+@"),
+        ]
+        .into_iter()
+        .filter_map(|(what, re)| Regex::new(re).ok().map(|r| (what, r)))
+        .collect()
+    });
+    patterns
+        .iter()
+        .find(|(_, r)| r.is_match(text))
+        .map(|(what, _)| *what)
 }
 
 /// Whether wildcard `pattern` (`*.example.com`) matches `host` (one label, as Ingress does).

@@ -398,6 +398,17 @@ fn count_nodes(value: &Value) -> usize {
     }
 }
 
+/// Whether `text` written as a plain scalar reads back as the same string in YAML 1.2 and
+/// in this loader (versions such as `1.2.3` do; `1.10` does not).
+pub fn plain_is_text(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-@:".contains(&b))
+        && !text.starts_with(['-', '.', ':', '@'])
+        && resolve_scalar(text, ScalarStyle::Plain, Numbers::Catalog).is_string()
+}
+
 /// YAML 1.2 core schema for plain scalars, minus the forms no catalog needs (octal, hex,
 /// infinities), which stay strings. Leading zeros stay strings: `0755` is a mode, not 755.
 fn resolve_scalar(text: &str, style: ScalarStyle, numbers: Numbers) -> Value {

@@ -3,6 +3,8 @@
 
 mod explain;
 mod krm;
+mod package;
+mod promote;
 mod render;
 mod schema;
 mod validate;
@@ -58,9 +60,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Krm(args) => krm::run(&args),
         Command::Plugin(PluginCommand::Install) => krm::install_plugin(),
         Command::Diff(_) => not_built("diff", "issue 5"),
-        Command::Package(_) => not_built("package", "issue 6"),
-        Command::Verify(_) => not_built("verify", "issue 6"),
-        Command::Promote(_) => not_built("promote", "issue 6"),
+        Command::Package(args) => package::run(&args),
+        Command::Verify(args) => package::verify(&args),
+        Command::Promote(args) => promote::run(&args),
     };
     match result {
         Ok(code) => code,

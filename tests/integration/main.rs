@@ -6,6 +6,8 @@ mod determinism;
 mod fixtures;
 mod golden;
 mod krm;
+mod package;
+mod promote;
 mod properties;
 mod psa;
 mod support;
