@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use tenantgen::{check, krm, layout, render, source::Source, synthetic};
+use tenantgen::{check, diff, krm, layout, render, report, source::Source, synthetic};
 
 fn options() -> render::Options {
     render::Options {
@@ -53,6 +53,45 @@ fn stages(c: &mut Criterion) {
             })
         });
     }
+    // A pull request touching 10 of 1,000 clients: check both sides, render what can
+    // differ, compare, and write the markdown comment.
+    let base = synthetic::catalog(1_000);
+    let mut head = base.clone();
+    for i in (0..1_000).step_by(100) {
+        head = head.replacen(
+            &format!("    - name: client-{i:05}\n      hosting: shared\n      size: small\n"),
+            &format!("    - name: client-{i:05}\n      hosting: shared\n      size: medium\n"),
+            1,
+        );
+    }
+    group.bench_function("diff_1000_clients_10_changed", |b| {
+        b.iter(|| {
+            let base =
+                check::check_source(Source::from_text("base.yaml", base.as_str())).expect("base");
+            let head =
+                check::check_source(Source::from_text("head.yaml", head.as_str())).expect("head");
+            let only = diff::changed_clients(&base.raw, &head.raw);
+            let r = diff::compare(
+                &diff::render_side(&base, only.as_ref()),
+                &diff::render_side(&head, only.as_ref()),
+                Some((&base, &head)),
+            );
+            assert_eq!(
+                r.zones.values().map(|z| z.len()).sum::<usize>(),
+                30,
+                "10 clients in 3 zones"
+            );
+            black_box(
+                report::markdown(
+                    &r,
+                    &report::Links::default(),
+                    report::DEFAULT_TEMPLATE,
+                    report::COMMENT_LIMIT,
+                )
+                .map(|m| m.len()),
+            )
+        })
+    });
     group.finish();
 }
 

@@ -110,6 +110,30 @@ pub struct DiffArgs {
     /// 4 when the committed tree is stale, 1 on error
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// The lowest risk severity that makes --detailed-exitcode exit 3
+    #[arg(long, value_enum, default_value_t = crate::diff::Severity::Block)]
+    pub fail_on: crate::diff::Severity,
+    /// A minijinja template replacing the built-in markdown report
+    #[arg(long, value_name = "FILE")]
+    pub template: Option<PathBuf>,
+    /// What to compare: the catalog's rendering at base and head, or (generator) the
+    /// committed tree at head with what this tenantgen renders from head's catalog
+    #[arg(long, value_enum, default_value_t = Compare::Rendered)]
+    pub compare: Compare,
+    /// Directory of the committed tree, relative to the repository root
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "DIR",
+        default_value = "clusters"
+    )]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Compare {
+    Rendered,
+    Generator,
 }
 
 #[derive(Debug, Args)]

@@ -118,6 +118,38 @@ pub fn escape_segment(segment: &str) -> String {
     segment.replace('~', "~0").replace('/', "~1")
 }
 
+/// Parses a stream of documents separated by `---` lines, as tenantgen writes them (and as
+/// kubectl prints them). Comment-only and empty documents are skipped.
+pub fn parse_stream(source: &Source, numbers: Numbers) -> Result<Vec<Value>, Vec<Diagnostic>> {
+    let mut out = Vec::new();
+    let mut doc = String::new();
+    let mut flush = |doc: &mut String| -> Result<(), Vec<Diagnostic>> {
+        let meaningful = doc
+            .lines()
+            .any(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+        if meaningful {
+            out.push(
+                parse_with(
+                    &Source::from_text(source.name.clone(), doc.clone()),
+                    numbers,
+                )?
+                .value,
+            );
+        }
+        doc.clear();
+        Ok(())
+    };
+    for line in source.text.split_inclusive('\n') {
+        if line.trim_end() == "---" {
+            flush(&mut doc)?;
+        } else {
+            doc.push_str(line);
+        }
+    }
+    flush(&mut doc)?;
+    Ok(out)
+}
+
 /// How plain scalars that look like numbers resolve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Numbers {

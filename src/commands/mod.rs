@@ -1,6 +1,7 @@
 //! commands: one module per verb. They orchestrate the library's stages, own all I/O and are
 //! the only code that prints: data to stdout, everything else to stderr.
 
+mod diff;
 mod explain;
 mod krm;
 mod package;
@@ -59,7 +60,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Explain(args) => explain::run(&args),
         Command::Krm(args) => krm::run(&args),
         Command::Plugin(PluginCommand::Install) => krm::install_plugin(),
-        Command::Diff(_) => not_built("diff", "issue 5"),
+        Command::Diff(args) => diff::run(&args),
         Command::Package(args) => package::run(&args),
         Command::Verify(args) => package::verify(&args),
         Command::Promote(args) => promote::run(&args),
@@ -76,16 +77,6 @@ pub fn run(cli: Cli) -> u8 {
             e.exit
         }
     }
-}
-
-fn not_built(verb: &str, issue: &str) -> CommandResult {
-    Err(CommandError {
-        exit: EXIT_USAGE,
-        message: format!("`tenantgen {verb}` is not built yet"),
-        hint: Some(format!(
-            "it is tracked in {issue}; nothing was read or written"
-        )),
-    })
 }
 
 /// Writes data to stdout. A closed pipe (`tenantgen schema | head`) ends the command quietly.

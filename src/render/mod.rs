@@ -87,9 +87,20 @@ pub struct Options {
 
 /// The objects of one zone, in a stable order.
 pub fn zone(catalog: &Catalog, zone: &Zone, options: &Options) -> Vec<Placed> {
+    zone_filtered(catalog, zone, options, |_| true)
+}
+
+/// Like `zone`, rendering the objects of only the clients `include` accepts (platform and
+/// Flux objects always): a diff of a large catalog re-renders only what can differ.
+pub fn zone_filtered(
+    catalog: &Catalog,
+    zone: &Zone,
+    options: &Options,
+    include: impl Fn(&str) -> bool,
+) -> Vec<Placed> {
     let mut out = Vec::new();
     platform::render(catalog, zone, &mut out);
-    for c in &catalog.clients {
+    for c in catalog.clients.iter().filter(|c| include(&c.name)) {
         if let Some(d) = c.deployments.get(&zone.name) {
             client::render(catalog, zone, c, d, &mut out);
         }

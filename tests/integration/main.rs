@@ -3,6 +3,7 @@
 mod cli;
 mod consumers;
 mod determinism;
+mod diff;
 mod fixtures;
 mod golden;
 mod krm;

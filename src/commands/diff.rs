@@ -1,0 +1,347 @@
+//! `tenantgen diff`: what a change does to every zone, for pull-request reviewers. Both
+//! catalogs are read from git objects (no checkout, no worktree) and rendered in-process.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::check::{self, Checked};
+use crate::cli::{Compare, DiffArgs, DiffFormat};
+use crate::diff::{self, Object, Side};
+use crate::report::{self, Links};
+use crate::source::Source;
+use crate::yaml::{self, Numbers};
+
+use super::render::desired;
+use super::{CommandError, CommandResult, EXIT_OK, print_data, print_problems};
+
+const EXIT_CHANGES: u8 = 2;
+const EXIT_RISK: u8 = 3;
+const EXIT_STALE: u8 = 4;
+
+fn git(repo: &Path, args: &[&str]) -> Result<String, String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(repo)
+        .output()
+        .map_err(|e| format!("cannot run git: {e}"))?;
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+    }
+}
+
+/// The merge-base with the default branch, or HEAD when there is none.
+fn default_base(repo: &Path) -> String {
+    let mut candidates = Vec::new();
+    if let Ok(r) = git(
+        repo,
+        &["symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"],
+    ) {
+        candidates.push(r.trim().to_owned());
+    }
+    candidates.extend(["origin/main", "origin/master", "main", "master"].map(str::to_owned));
+    for c in candidates {
+        if git(
+            repo,
+            &[
+                "rev-parse",
+                "--verify",
+                "--quiet",
+                &format!("{c}^{{commit}}"),
+            ],
+        )
+        .is_ok()
+            && let Ok(mb) = git(repo, &["merge-base", "HEAD", &c])
+        {
+            return mb.trim().to_owned();
+        }
+    }
+    "HEAD".into()
+}
+
+/// The catalog at `rev` (from git objects), or `None` when it does not exist there.
+fn catalog_at(repo: &Path, rev: &str, rel: &str) -> Option<String> {
+    git(repo, &["show", &format!("{rev}:{rel}")]).ok()
+}
+
+fn check_side(name: String, text: String, which: &str) -> Result<Checked, CommandError> {
+    check::check_source(Source::from_text(name, text)).map_err(|problems| {
+        print_problems(&problems);
+        CommandError::failure(format!("the {which} catalog does not validate; a render error is never reported as a difference"))
+    })
+}
+
+/// The committed tree's files at head: from the working tree, or from git objects at `rev`.
+fn committed_tree(repo: &Path, output: &Path, head: Option<&str>) -> BTreeMap<String, String> {
+    let mut files = BTreeMap::new();
+    let out = output.display().to_string();
+    match head {
+        None => {
+            fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
+                let Ok(entries) = std::fs::read_dir(dir) else {
+                    return;
+                };
+                for e in entries.flatten() {
+                    let p = e.path();
+                    match e.file_type() {
+                        Ok(t) if t.is_dir() => walk(base, &p, out),
+                        Ok(t) if t.is_file() => {
+                            if let (Ok(rel), Ok(text)) =
+                                (p.strip_prefix(base), std::fs::read_to_string(&p))
+                            {
+                                out.insert(rel.to_string_lossy().into_owned(), text);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let root = repo.join(output);
+            walk(&root, &root, &mut files);
+        }
+        Some(rev) => {
+            let listing =
+                git(repo, &["ls-tree", "-r", "--name-only", rev, "--", &out]).unwrap_or_default();
+            for path in listing.lines() {
+                if let Ok(text) = git(repo, &["show", &format!("{rev}:{path}")]) {
+                    files.insert(path.trim_start_matches(&format!("{out}/")).to_owned(), text);
+                }
+            }
+        }
+    }
+    files.retain(|_, text| text.starts_with(crate::tree::OWNED_PREFIX));
+    files
+}
+
+/// Objects of a committed tree, attributed by their path.
+fn parse_tree(files: &BTreeMap<String, String>, head: &Checked) -> Side {
+    let mut side = Side::new();
+    for (path, text) in files {
+        let parts: Vec<&str> = path.split('/').collect();
+        let (Some(zone), Some(file)) = (parts.first(), parts.last()) else {
+            continue;
+        };
+        if *file == "kustomization.yaml" {
+            continue;
+        }
+        let (client, applied_by) = match parts.get(1..) {
+            Some(["tenants", c, _]) => {
+                let ns = head
+                    .model
+                    .clients
+                    .iter()
+                    .find(|x| x.name == *c)
+                    .map_or_else(|| (*c).to_owned(), |x| x.namespace.clone());
+                (Some((*c).to_owned()), ns)
+            }
+            Some(["tenants", f]) => (
+                Some(f.trim_end_matches(".yaml").to_owned()),
+                crate::render::flux_names::TENANTS.to_owned(),
+            ),
+            Some(["infrastructure", "controllers", _]) => (
+                None,
+                crate::render::flux_names::INFRA_CONTROLLERS.to_owned(),
+            ),
+            Some(["infrastructure", "configs", _]) => {
+                (None, crate::render::flux_names::INFRA_CONFIGS.to_owned())
+            }
+            _ => (None, crate::render::flux_names::FLUX_NAMESPACE.to_owned()),
+        };
+        let Ok(values) =
+            yaml::parse_stream(&Source::from_text(path.clone(), text.clone()), Numbers::Go)
+        else {
+            continue;
+        };
+        for value in values {
+            side.insert(
+                diff::key_of(zone, &value),
+                Object {
+                    client: client.clone(),
+                    applied_by: applied_by.clone(),
+                    value,
+                },
+            );
+        }
+    }
+    side
+}
+
+fn links(repo: &Path, rel: &str, head_rev: Option<&str>, head: &Checked, base: &Checked) -> Links {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let rev = head_rev
+        .map(str::to_owned)
+        .or_else(|| env("GITHUB_HEAD_SHA"))
+        .or_else(|| env("GITHUB_SHA"))
+        .or_else(|| {
+            git(repo, &["rev-parse", "HEAD"])
+                .ok()
+                .map(|s| s.trim().to_owned())
+        });
+    let catalog_url = match (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), rev) {
+        (Some(server), Some(repo), Some(rev)) => Some(format!("{server}/{repo}/blob/{rev}/{rel}")),
+        _ => None,
+    };
+    let mut lines = BTreeMap::new();
+    for c in [base, head] {
+        for (i, client) in c.raw.spec.clients.iter().enumerate() {
+            if let Some(pos) = c.doc.map.locate(&format!("/spec/clients/{i}")) {
+                lines.insert(client.name.clone(), pos.line);
+            }
+        }
+    }
+    Links {
+        catalog_url,
+        catalog_path: rel.to_owned(),
+        lines,
+    }
+}
+
+pub fn run(args: &DiffArgs) -> CommandResult {
+    let cwd = std::env::current_dir()?;
+    let repo = PathBuf::from(
+        git(&cwd, &["rev-parse", "--show-toplevel"])
+            .map_err(|e| {
+                CommandError::failure(format!("not inside a git repository: {e}"))
+                    .hint("run `tenantgen diff` inside the repository that holds the catalog")
+            })?
+            .trim(),
+    );
+    let catalog_abs = if args.catalog.catalog.is_absolute() {
+        args.catalog.catalog.clone()
+    } else {
+        cwd.join(&args.catalog.catalog)
+    };
+    let catalog_abs = catalog_abs.canonicalize().unwrap_or(catalog_abs);
+    let repo_canon = repo.canonicalize().unwrap_or_else(|_| repo.clone());
+    let rel = catalog_abs
+        .strip_prefix(&repo_canon)
+        .map(|p| p.to_string_lossy().into_owned())
+        .map_err(|_| {
+            CommandError::failure(format!(
+                "`{}` is not inside the repository `{}`",
+                args.catalog.catalog.display(),
+                repo.display()
+            ))
+        })?;
+    let base_rev = match &args.base {
+        Some(b) => b.clone(),
+        None => default_base(&repo),
+    };
+    git(
+        &repo,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{base_rev}^{{commit}}"),
+        ],
+    )
+    .map_err(|_| {
+        CommandError::failure(format!("`{base_rev}` is not a revision of this repository"))
+            .hint("fetch it first (CI: checkout with fetch-depth: 0)")
+    })?;
+    let head_rev = args.head.as_deref();
+    let head_text = match head_rev {
+        Some(h) => catalog_at(&repo, h, &rel)
+            .ok_or_else(|| CommandError::failure(format!("`{rel}` does not exist at `{h}`")))?,
+        None => fs_err::read_to_string(&catalog_abs)
+            .map_err(|e| CommandError::failure(e.to_string()))?,
+    };
+    let head_label = head_rev.unwrap_or("working tree").to_owned();
+    let head = check_side(format!("{head_label}:{rel}"), head_text, "head")?;
+    print_problems(&head.warnings);
+    let base = match catalog_at(&repo, &base_rev, &rel) {
+        Some(text) => check_side(format!("{base_rev}:{rel}"), text, "base")?,
+        None => check_side(format!("{base_rev}:{rel}"), empty_like(&head), "base")?,
+    };
+    let committed = committed_tree(&repo, &args.output, head_rev);
+    let mut report = match args.compare {
+        Compare::Rendered => {
+            let only = diff::changed_clients(&base.raw, &head.raw);
+            diff::compare(
+                &diff::render_side(&base, only.as_ref()),
+                &diff::render_side(&head, only.as_ref()),
+                Some((&base, &head)),
+            )
+        }
+        Compare::Generator => diff::compare(
+            &parse_tree(&committed, &head),
+            &diff::render_side(&head, None),
+            None,
+        ),
+    };
+    let short = |r: &str| {
+        if r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit()) {
+            r[..12].to_owned()
+        } else {
+            r.to_owned()
+        }
+    };
+    report.base = if args.compare == Compare::Generator {
+        format!("committed {}", args.output.display())
+    } else {
+        short(&base_rev)
+    };
+    report.head = head_label;
+    // The committed tree at head must be head's rendering.
+    if !committed.is_empty() {
+        let wanted = desired(&catalog_abs, &repo.join(&args.output), &head, None)?;
+        let mut stale: Vec<String> = wanted
+            .iter()
+            .filter(|(p, t)| committed.get(*p) != Some(*t))
+            .map(|(p, _)| p.clone())
+            .collect();
+        stale.extend(
+            committed
+                .keys()
+                .filter(|p| !wanted.contains_key(*p))
+                .cloned(),
+        );
+        stale.sort();
+        report.stale = stale
+            .into_iter()
+            .map(|p| format!("{}/{p}", args.output.display()))
+            .collect();
+    }
+    let text = match args.format {
+        DiffFormat::Text => report::text(&report),
+        DiffFormat::Json => report::json(&report),
+        DiffFormat::Markdown => {
+            let template = match &args.template {
+                Some(t) => fs_err::read_to_string(t)?,
+                None => report::DEFAULT_TEMPLATE.to_owned(),
+            };
+            let l = links(&repo, &rel, head_rev, &head, &base);
+            report::markdown(&report, &l, &template, report::COMMENT_LIMIT).map_err(|e| {
+                CommandError::failure(format!("the markdown template fails: {e}"))
+                    .hint("check the template against the built-in one in src/templates/diff.md.j2")
+            })?
+        }
+    };
+    print_data(&text)?;
+    if !args.detailed_exitcode {
+        return Ok(EXIT_OK);
+    }
+    Ok(
+        if report.max_severity().is_some_and(|s| s <= args.fail_on) {
+            EXIT_RISK
+        } else if !report.stale.is_empty() {
+            EXIT_STALE
+        } else if report.counts.total() > 0 {
+            EXIT_CHANGES
+        } else {
+            EXIT_OK
+        },
+    )
+}
+
+/// A catalog with head's platform and zones and no clients: the base of a brand-new catalog.
+fn empty_like(head: &Checked) -> String {
+    let mut raw = head.raw.clone();
+    raw.spec.clients.clear();
+    let mut text = String::new();
+    crate::emit::document(&mut text, &serde_json::to_value(&raw).unwrap_or_default());
+    text
+}

@@ -1,0 +1,437 @@
+//! `tenantgen diff` on real git repositories: both sides come from git objects, changes are
+//! attributed per zone and client, risks are flagged, exit codes follow SPEC §4.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use crate::support::{root, stderr, stdout, tenantgen};
+
+/// A repository with the sample catalog and its rendered tree committed on `main`, and a
+/// `pr` branch checked out.
+struct Repo(tempfile::TempDir);
+
+impl Repo {
+    fn new() -> Self {
+        Self::with(&std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample"))
+    }
+
+    fn with(catalog: &str) -> Self {
+        let repo = Repo(tempfile::tempdir().expect("tempdir"));
+        repo.git(&["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(repo.path().join("clients")).expect("mkdir");
+        repo.write(catalog);
+        repo.render();
+        repo.commit("base");
+        repo.git(&["checkout", "-q", "-b", "pr"]);
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.0.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(self.path())
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn catalog(&self) -> String {
+        std::fs::read_to_string(self.path().join("clients/clients.yaml")).expect("read")
+    }
+
+    fn write(&self, text: &str) {
+        std::fs::write(self.path().join("clients/clients.yaml"), text).expect("write");
+    }
+
+    fn edit(&self, from: &str, to: &str) {
+        let text = self.catalog();
+        assert!(text.contains(from), "the edit finds `{from}`");
+        self.write(&text.replacen(from, to, 1));
+    }
+
+    fn render(&self) {
+        let out = tenantgen(self.path())
+            .arg("render")
+            .output()
+            .expect("render");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+
+    fn commit(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-qm", message]);
+    }
+
+    fn diff(&self, args: &[&str]) -> Output {
+        tenantgen(self.path())
+            .arg("diff")
+            .args(args)
+            .output()
+            .expect("diff")
+    }
+}
+
+fn code(o: &Output) -> Option<i32> {
+    o.status.code()
+}
+
+#[test]
+fn exit_codes_follow_terraform_and_the_spec() {
+    let repo = Repo::new();
+    let out = repo.diff(&["--detailed-exitcode"]);
+    assert_eq!(code(&out), Some(0), "no changes: {}", stderr(&out));
+    assert!(stdout(&out).starts_with("+0 added · ~0 changed · −0 removed"));
+
+    repo.edit(
+        "      config: {LOG_LEVEL: info}\n",
+        "      config: {LOG_LEVEL: debug}\n",
+    );
+    repo.render();
+    assert_eq!(
+        code(&repo.diff(&["--detailed-exitcode"])),
+        Some(2),
+        "changes"
+    );
+    assert_eq!(
+        code(&repo.diff(&[])),
+        Some(0),
+        "without --detailed-exitcode changes are not an error"
+    );
+
+    repo.edit(
+        "      config: {LOG_LEVEL: debug}\n",
+        "      config: {LOG_LEVEL: trace}\n",
+    );
+    let out = repo.diff(&["--detailed-exitcode"]);
+    assert_eq!(
+        code(&out),
+        Some(4),
+        "catalog changed but the tree was not re-rendered: {}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("the committed tree is stale"));
+    assert!(stdout(&out).contains("clusters/dev/tenants/acme-corp/configmap.yaml"));
+    repo.render();
+
+    // A caution flag fails only with --fail-on caution.
+    repo.edit(
+        "        - cidr: 10.30.0.0/24             # dedicated Redis\n",
+        "        - cidr: 10.30.0.0/16             # dedicated Redis\n",
+    );
+    repo.render();
+    assert_eq!(code(&repo.diff(&["--detailed-exitcode"])), Some(2));
+    let out = repo.diff(&["--detailed-exitcode", "--fail-on", "caution"]);
+    assert_eq!(code(&out), Some(3), "{}", stdout(&out));
+    assert!(stdout(&out).contains("[caution] dev: NetworkPolicy/ded-bigcorp/allow-egress: allows traffic it did not allow before (network-policy-widened)"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_render_error_on_either_side_is_an_error_never_a_difference() {
+    let repo = Repo::new();
+    repo.edit("size: small", "size: huge");
+    let out = repo.diff(&["--detailed-exitcode"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(
+        stderr(&out).contains("the head catalog does not validate"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+
+    let broken = std::fs::read_to_string(root().join("clients/clients.yaml"))
+        .expect("sample")
+        .replacen("size: small", "size: huge", 1);
+    let repo =
+        Repo::with(&std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample"));
+    repo.write(&broken);
+    repo.commit("broken");
+    repo.write(&std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample"));
+    let out = repo.diff(&["--base", "HEAD", "--detailed-exitcode"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(
+        stderr(&out).contains("the base catalog does not validate"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = repo.diff(&["--base", "no-such-branch"]);
+    assert_eq!(code(&out), Some(1));
+    assert!(stderr(&out).contains("`no-such-branch` is not a revision"));
+}
+
+#[test]
+fn both_sides_come_from_git_objects_without_a_checkout() {
+    let repo = Repo::new();
+    repo.edit("        dev: \"5.9.0\"\n", "        dev: \"5.9.1\"\n");
+    repo.render();
+    repo.commit("bump bigcorp in dev");
+    let head_before = repo.git(&["rev-parse", "HEAD"]);
+    let status_before = repo.git(&["status", "--porcelain"]);
+    // Working tree edits do not matter with --head.
+    repo.edit(
+        "      config: {LOG_LEVEL: info}\n",
+        "      config: {LOG_LEVEL: debug}\n",
+    );
+    let out = repo.diff(&["--base", "main", "--head", "pr", "--format", "json"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    let changes = json["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert_eq!(changes[0]["key"]["kind"], "Deployment");
+    assert_eq!(changes[0]["client"], "bigcorp");
+    assert_eq!(repo.git(&["rev-parse", "HEAD"]), head_before);
+    assert_eq!(
+        repo.git(&["worktree", "list"]).lines().count(),
+        1,
+        "no second worktree"
+    );
+    assert_ne!(
+        repo.git(&["status", "--porcelain"]),
+        status_before,
+        "the working tree edit is still there"
+    );
+    // The default base is the merge-base with main.
+    let out = repo.diff(&["--format", "json"]);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    // The dev bump, plus the config change: ConfigMap and the Deployment's config hash in
+    // each of the three zones.
+    let changes = json["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 7, "{changes:?}");
+    assert_eq!(
+        changes
+            .iter()
+            .filter(|c| c["key"]["kind"] == "ConfigMap")
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn removing_a_client_is_a_flagged_deliberate_act() {
+    let repo = Repo::new();
+    let text = repo.catalog();
+    let start = text.find("    # Dedicated, large").expect("bigcorp block");
+    let end = text.find("    # Dedicated, xlarge").expect("globex block");
+    repo.write(&format!("{}{}", &text[..start], &text[end..]));
+    repo.render();
+    let out = repo.diff(&["--detailed-exitcode"]);
+    assert_eq!(code(&out), Some(3), "{}", stdout(&out));
+    let text = stdout(&out);
+    for expected in [
+        "[block] production: Namespace/ded-bigcorp: Flux prune deletes the namespace and everything in it (namespace-removed)",
+        "[block] production: NetworkPolicy/ded-bigcorp/default-deny: the default deny is removed (default-deny-dropped)",
+        "[block] production: NetworkPolicy/ded-bigcorp/allow-dns: a NetworkPolicy is removed (network-policy-removed)",
+        "[caution] production: ResourceQuota/ded-bigcorp/compute is removed (guardrail-removed)",
+        "[caution] production: PodDisruptionBudget/ded-bigcorp/web is removed (guardrail-removed)",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in\n{text}");
+    }
+}
+
+#[test]
+fn promotions_that_skip_a_zone_or_move_several_zones_are_flagged() {
+    let repo = Repo::new();
+    // globex: production jumps to dev's 7.2.0, never seen in staging.
+    repo.edit(
+        "        production: \"7.1.4@sha256:66465eeb3aa14e407d3884868f098fba21c5ba7e6bfbf8ba0282c233d3b5dcba\"",
+        "        production: \"7.2.0@sha256:66465eeb3aa14e407d3884868f098fba21c5ba7e6bfbf8ba0282c233d3b5dcba\"",
+    );
+    // acme-corp: staging and production move at once.
+    repo.edit(
+        "        staging: \"1.2.3\"\n",
+        "        staging: \"1.3.0\"\n",
+    );
+    repo.edit(
+        "        production: \"1.2.3@sha256:c9a8d078691abc63b08c0a274063ebae56e733dfcf156996a3e640bc7594ac46\"",
+        "        production: \"1.3.0@sha256:c9a8d078691abc63b08c0a274063ebae56e733dfcf156996a3e640bc7594ac46\"",
+    );
+    repo.render();
+    let text = stdout(&repo.diff(&[]));
+    assert!(text.contains("[block] production: `globex` gets `7.2.0` in production, which never ran in staging (promotion-skips-zone)"), "{text}");
+    assert!(text.contains("[caution] all: `acme-corp` changes version in staging, production at once; promote one zone at a time (version-changed-in-several-zones)"), "{text}");
+    assert!(
+        !text.contains("`acme-corp` gets"),
+        "1.3.0 ran in staging's head before production: not a skip\n{text}"
+    );
+    // A proper promotion is not flagged.
+    let repo = Repo::new();
+    let out = tenantgen(repo.path())
+        .args(["promote", "acme-corp", "--to", "staging"])
+        .output()
+        .expect("promote");
+    assert_eq!(code(&out), Some(0));
+    repo.render();
+    let out = repo.diff(&["--detailed-exitcode", "--fail-on", "caution"]);
+    assert_eq!(code(&out), Some(2), "{}", stdout(&out));
+}
+
+#[test]
+fn markdown_groups_identical_changes_links_clients_and_escapes() {
+    let repo = Repo::new();
+    repo.edit(
+        "      config: {LOG_LEVEL: info}\n",
+        "      config: {LOG_LEVEL: \"<b>|```@team```</b>\"}\n",
+    );
+    repo.render();
+    let out = tenantgen(repo.path())
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "ge/ops")
+        .env("GITHUB_SHA", "abc123")
+        .args(["diff", "--format", "markdown"])
+        .output()
+        .expect("diff");
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let md = stdout(&out);
+    assert!(md.starts_with("<!-- tenantgen-diff -->\n"));
+    assert!(
+        md.contains(
+            "### tenantgen: +0 added · ~6 changed · −0 removed across 3 zone(s) and 1 client(s)"
+        ),
+        "{md}"
+    );
+    assert!(
+        md.contains("[acme-corp](https://github.com/ge/ops/blob/abc123/clients/clients.yaml#L45)"),
+        "{md}"
+    );
+    // The same ConfigMap change in three zones is shown once.
+    assert_eq!(
+        md.matches("ConfigMap/sh-acme-corp/web-config in dev, production, staging")
+            .count(),
+        1,
+        "{md}"
+    );
+    assert!(!md.contains("ConfigMap/sh-acme-corp/web-config in dev</summary>"));
+    // Diffs live in fences longer than any backtick run in them.
+    assert!(md.contains("````diff\n"), "{md}");
+    assert!(
+        md.contains("+  LOG_LEVEL: \"<b>|```@team```</b>\""),
+        "values in diffs are shown as they are, inside the fence"
+    );
+    // A replaced template.
+    let tpl = repo.path().join("t.md.j2");
+    std::fs::write(
+        &tpl,
+        "{{ marker }}\nCustom: {{ headline }} / {{ flags | length }} risks\n",
+    )
+    .expect("write");
+    let out = repo.diff(&[
+        "--format",
+        "markdown",
+        "--template",
+        &tpl.display().to_string(),
+    ]);
+    assert_eq!(
+        stdout(&out),
+        "<!-- tenantgen-diff -->\nCustom: +0 added · ~6 changed · −0 removed across 3 zone(s) and 1 client(s) / 0 risks"
+    );
+    std::fs::write(&tpl, "{{ no_such_variable }}").expect("write");
+    let out = repo.diff(&[
+        "--format",
+        "markdown",
+        "--template",
+        &tpl.display().to_string(),
+    ]);
+    assert_eq!(code(&out), Some(1), "a template error is an error");
+}
+
+#[test]
+fn generator_comparison_isolates_what_upgrading_tenantgen_changes() {
+    let repo = Repo::new();
+    // Simulate a tree written by another tenantgen version: one field differs.
+    let path = repo
+        .path()
+        .join("clusters/dev/tenants/acme-corp/deployment.yaml");
+    let text = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("revisionHistoryLimit: 5", "revisionHistoryLimit: 10");
+    std::fs::write(&path, text).expect("write");
+    let out = repo.diff(&["--compare", "generator", "--format", "json"]);
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+    assert_eq!(json["schemaVersion"], 1);
+    let changes = json["changes"].as_array().expect("changes");
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    assert!(
+        changes[0]["diff"]
+            .as_str()
+            .unwrap_or("")
+            .contains("-  revisionHistoryLimit: 10\n+  revisionHistoryLimit: 5"),
+        "{}",
+        changes[0]["diff"]
+    );
+}
+
+#[test]
+fn markdown_for_a_thousand_client_change_fits_one_comment() {
+    use tenantgen::{check::check_source, diff, report, source::Source, synthetic};
+    let base_text = synthetic::catalog(1000);
+    // Every client moves in dev, and the last ten clients are removed (blocking risks).
+    let mut head_text = base_text.replace("        dev: \"1.", "        dev: \"2.");
+    let cut = head_text
+        .find("    - name: client-00990\n")
+        .expect("client 990");
+    head_text.truncate(cut);
+    let base = check_source(Source::from_text("base.yaml", base_text)).expect("base");
+    let head = check_source(Source::from_text("head.yaml", head_text)).expect("head");
+    let only = diff::changed_clients(&base.raw, &head.raw);
+    let r = diff::compare(
+        &diff::render_side(&base, only.as_ref()),
+        &diff::render_side(&head, only.as_ref()),
+        Some((&base, &head)),
+    );
+    assert_eq!(
+        (r.counts.changed, r.counts.added),
+        (990, 0),
+        "one Deployment per remaining client"
+    );
+    assert!(
+        r.counts.removed > 300,
+        "ten clients' objects in three zones: {:?}",
+        r.counts
+    );
+    let md = report::markdown(
+        &r,
+        &report::Links::default(),
+        report::DEFAULT_TEMPLATE,
+        report::COMMENT_LIMIT,
+    )
+    .expect("markdown");
+    assert!(md.len() <= report::COMMENT_LIMIT, "{} characters", md.len());
+    assert!(md.starts_with(report::MARKER));
+    // Risks are never truncated: every removed namespace is listed.
+    for i in 990..1000 {
+        for zone in ["dev", "staging", "production"] {
+            let row = format!("| {zone} | ");
+            let message =
+                format!("-client-{i:05}: Flux prune deletes the namespace and everything in it");
+            assert!(
+                md.lines().any(|l| l.contains(&row) && l.contains(&message)),
+                "flag for client-{i:05} in {zone} missing"
+            );
+        }
+    }
+    assert!(
+        md.contains("#### Zone dev") && md.contains("#### Zone production"),
+        "tables are always there"
+    );
+    assert!(
+        md.contains("more object diffs are left out to fit one comment"),
+        "it says what it left out"
+    );
+    // The JSON carries everything.
+    let json: serde_json::Value = serde_json::from_str(&report::json(&r)).expect("json");
+    assert_eq!(
+        json["changes"].as_array().map(Vec::len),
+        Some(r.counts.total())
+    );
+}
