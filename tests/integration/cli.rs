@@ -1,4 +1,4 @@
-//! The command line's contract: exit codes, streams, and commands not built yet.
+//! The command line's contract: help for every verb, exit codes, streams.
 
 use crate::support::{root, run, stderr, stdout};
 
@@ -23,18 +23,6 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     let out = run(&root(), &["frobnicate"]);
     assert_eq!(out.status.code(), Some(2));
-}
-
-#[test]
-fn commands_not_built_yet_say_so_and_exit_2() {
-    let out = run(&root(), &["diff"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("is not built yet"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(stdout(&out).is_empty());
 }
 
 #[test]
