@@ -206,33 +206,34 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) -> Result<(), TreeE
 /// that it does not produce are to be removed.
 pub fn plan(
     root: &Path,
-    desired: &BTreeMap<String, String>,
+    desired: BTreeMap<String, String>,
     scopes: &[String],
 ) -> Result<Plan, TreeError> {
     let mut plan = Plan {
         root: root.to_path_buf(),
         ..Plan::default()
     };
+    let wanted: BTreeSet<String> = desired.keys().cloned().collect();
     for (rel, content) in desired {
-        check_relative(rel)?;
-        refuse_symlinks(root, rel)?;
-        let path = root.join(rel);
+        check_relative(&rel)?;
+        refuse_symlinks(root, &rel)?;
+        let path = root.join(&rel);
         match fs_err::read(&path) {
             Ok(existing) => {
                 if existing == content.as_bytes() {
                     plan.unchanged += 1;
                 } else if !existing.starts_with(OWNED_PREFIX.as_bytes()) {
                     if rel.ends_with("flux-system/gotk-sync.yaml") {
-                        plan.foreign.insert(rel.clone());
+                        plan.foreign.insert(rel);
                     } else {
                         return Err(TreeError::NotOwned(path));
                     }
                 } else {
-                    plan.update.insert(rel.clone(), content.clone());
+                    plan.update.insert(rel, content);
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                plan.create.insert(rel.clone(), content.clone());
+                plan.create.insert(rel, content);
             }
             Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
                 return Err(TreeError::NotOwned(path));
@@ -247,7 +248,7 @@ pub fn plan(
         }
     }
     for rel in owned_files(root, scopes)? {
-        if !desired.contains_key(&rel) {
+        if !wanted.contains(&rel) {
             plan.remove.insert(rel);
         }
     }
@@ -271,9 +272,11 @@ pub fn apply(plan: &Plan) -> Result<(), TreeError> {
             }
             let tmp = tmp_path(&target);
             staged.push((tmp.clone(), target));
-            write_synced(&tmp, content.as_bytes())?;
+            write_file(&tmp, content.as_bytes())?;
         }
-        Ok(())
+        // One filesystem sync instead of one fsync per file: every staged file is durable
+        // before the first rename, so a crash or power loss still leaves old or new content.
+        sync_filesystem(&plan.root)
     })();
     if let Err(e) = result {
         for (tmp, _) in &staged {
@@ -301,26 +304,26 @@ fn tmp_path(target: &Path) -> PathBuf {
     target.with_file_name(format!(".{name}.{}{TMP_SUFFIX}", std::process::id()))
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), TreeError> {
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), TreeError> {
     let mut f = File::create(path).map_err(io("write", path))?;
     f.write_all(bytes).map_err(io("write", path))?;
-    f.sync_all().map_err(io("write", path))?;
     Ok(())
+}
+
+/// `syncfs(2)` on the filesystem holding `root`: flushes every staged file at once, and
+/// reports a full disk or an I/O error that delayed allocation would otherwise hide.
+fn sync_filesystem(root: &Path) -> Result<(), TreeError> {
+    let dir = File::open(root).map_err(io("open", root))?;
+    rustix::fs::syncfs(&dir).map_err(|e| TreeError::Io {
+        action: "sync",
+        path: root.to_path_buf(),
+        source: e.into(),
+    })
 }
 
 /// Makes the renames durable: a crash after `render` returns keeps the new tree.
 fn sync_dirs(plan: &Plan) {
-    let dirs: BTreeSet<PathBuf> = plan
-        .create
-        .keys()
-        .chain(plan.update.keys())
-        .filter_map(|rel| plan.root.join(rel).parent().map(Path::to_path_buf))
-        .collect();
-    for dir in dirs {
-        if let Ok(d) = File::open(&dir) {
-            let _ = d.sync_all();
-        }
-    }
+    let _ = sync_filesystem(&plan.root);
 }
 
 fn remove_empty_parents(root: &Path, file: &Path) {

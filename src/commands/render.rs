@@ -167,9 +167,9 @@ pub fn run(args: &RenderArgs) -> CommandResult {
         Some(tree::lock(out)?)
     };
     // The plan refuses symlinks and foreign files before anything is touched.
-    let plan = tree::plan(out, &files, &scopes)?;
-    let removes_every_client =
-        !files.keys().any(|f| is_client_file(f)) && plan.remove.iter().any(|f| is_client_file(f));
+    let renders_clients = files.keys().any(|f| is_client_file(f));
+    let plan = tree::plan(out, files, &scopes)?;
+    let removes_every_client = !renders_clients && plan.remove.iter().any(|f| is_client_file(f));
     if removes_every_client && !args.allow_empty {
         return Err(CommandError::failure(format!(
             "the catalog renders no client, but `{}` holds clients; refusing to remove them all",
