@@ -105,8 +105,9 @@ fn generated_by_us(item: &Value) -> bool {
 }
 
 /// The catalog from the function config. When the config's path annotation names a
-/// readable file with the same content, that file is checked so that problems carry its
-/// real lines; otherwise the stream's copy is checked and positions are dropped.
+/// readable regular file with the same content, that file is checked so that problems carry
+/// its real lines; otherwise the stream's copy is checked and positions are dropped. The
+/// annotation is only a hint from the input, so a FIFO or a device there is never opened.
 fn check_config(name: &str, config: Value, stream: &Document) -> Result<Checked, Vec<Diagnostic>> {
     let without_meta = |v: &Value| {
         let mut v = v.clone();
@@ -115,7 +116,8 @@ fn check_config(name: &str, config: Value, stream: &Document) -> Result<Checked,
         }
         v
     };
-    if let Ok(file) = Source::read(Path::new(name))
+    if std::fs::metadata(name).is_ok_and(|m| m.is_file())
+        && let Ok(file) = Source::read(Path::new(name))
         && let Ok(mut doc) = yaml::parse(&file)
     {
         let mut mine = Document {

@@ -173,6 +173,22 @@ pub fn validate(doc: &Document, source: &Source) -> Vec<(String, Diagnostic)> {
     };
     let mut out = Vec::new();
     for error in validator.iter_errors(&doc.value) {
+        translate(&error, doc, source, &mut out);
+    }
+    out
+}
+
+/// One validation error as diagnostics. A failed `anyOf`/`oneOf` that is not a list of
+/// documented choices (an optional mapping is `anyOf: [{$ref}, {type: null}]`) is explained
+/// by the errors inside the branch the value was meant for, so the user sees the field and
+/// the reason instead of "a mapping is not valid here".
+fn translate(
+    error: &jsonschema::ValidationError<'_>,
+    doc: &Document,
+    source: &Source,
+    out: &mut Vec<(String, Diagnostic)>,
+) {
+    {
         let pointer = error.instance_path().as_str().to_owned();
         let schema_path = error.schema_path().as_str().to_owned();
         let instance = error.instance().clone().into_owned();
@@ -228,21 +244,119 @@ pub fn validate(doc: &Document, source: &Source) -> Vec<(String, Diagnostic)> {
                 );
                 out.push((pointer, d));
             }
+            ValidationErrorKind::OneOfNotValid { context }
+            | ValidationErrorKind::AnyOf { context }
+                if intended_branch(context, &pointer).is_some() =>
+            {
+                for inner in intended_branch(context, &pointer).into_iter().flatten() {
+                    translate(inner, doc, source, out);
+                }
+            }
+            ValidationErrorKind::OneOfNotValid { context }
+            | ValidationErrorKind::AnyOf { context } => {
+                // Every branch rejected the value for its type alone.
+                let mut expected: Vec<String> = Vec::new();
+                for e in context.iter().flatten() {
+                    if let ValidationErrorKind::Type { kind } = e.kind() {
+                        for t in expected_types(kind) {
+                            if !expected.contains(&t) {
+                                expected.push(t);
+                            }
+                        }
+                    }
+                }
+                if expected.len() > 1 {
+                    expected.retain(|t| t != "null");
+                }
+                let d = Diagnostic::error("wrong-type", found(&expected.join(" or "), &instance))
+                    .at(&source.name, doc.map.locate_value(&pointer))
+                    .field(field_name(&pointer))
+                    .hint(type_hint(&expected, &pointer));
+                out.push((pointer, d));
+            }
             kind => {
                 let message = describe(kind, &instance, &pointer);
                 let mut d = Diagnostic::error(code_of(kind), message)
                     .at(&source.name, doc.map.locate_value(&pointer))
                     .field(field_name(&pointer));
-                if let Some(hint) = field_hint(&pointer) {
+                if let ValidationErrorKind::Type { kind } = kind {
+                    d = d.hint(type_hint(&expected_types(kind), &pointer));
+                } else if let Some(hint) = field_hint(&pointer) {
                     d = d.hint(hint);
                 } else if let ValidationErrorKind::Enum { options } = kind {
                     d = d.hint(format!("use one of {}", list(options)));
+                } else if let ValidationErrorKind::Maximum { limit } = kind {
+                    d = d.hint(format!("use a value of at most {limit}"));
+                } else if let ValidationErrorKind::Minimum { limit } = kind {
+                    d = d.hint(format!("use a value of at least {limit}"));
+                } else {
+                    d = d.hint(format!(
+                        "see `{}` in the catalog reference (`tenantgen schema`)",
+                        field_name(&pointer)
+                    ));
                 }
                 out.push((pointer, d));
             }
         }
     }
-    out
+}
+
+/// The JSON types a `type` keyword allows, `null` left out (optional fields allow it, but
+/// nobody means to write it).
+fn expected_types(kind: &TypeKind) -> Vec<String> {
+    let all = match kind {
+        TypeKind::Single(t) => vec![t.to_string()],
+        TypeKind::Multiple(ts) => ts.iter().map(|t| t.to_string()).collect(),
+    };
+    let some: Vec<String> = all.iter().filter(|t| *t != "null").cloned().collect();
+    if some.is_empty() { all } else { some }
+}
+
+/// How to write a value of the expected type, in YAML terms.
+fn type_hint(expected: &[String], pointer: &str) -> String {
+    let field = last_field(pointer);
+    let key = if field.is_empty() {
+        "the value".to_owned()
+    } else {
+        format!("`{field}:`")
+    };
+    match expected.first().map(String::as_str) {
+        Some("object") => format!(
+            "write {key} followed by indented `key: value` lines; left empty it is null, so write `{{}}` for an empty mapping"
+        ),
+        Some("array") if field == "clients" => {
+            "write `clients:` as a list of clients, each starting with `- name: ...`".to_owned()
+        }
+        Some("array") => {
+            format!("write {key} followed by indented `- item` lines, or a flow list `[a, b]`")
+        }
+        Some("string") => format!("quote the value so YAML keeps it as text: {key} \"...\""),
+        Some("integer") => format!("write {key} as a whole number without quotes"),
+        Some("number") => format!("write {key} as a number without quotes"),
+        Some("boolean") => format!("write {key} as `true` or `false`"),
+        _ => "see the catalog reference (`tenantgen schema`)".to_owned(),
+    }
+}
+
+/// The errors of the branch a value failing `anyOf`/`oneOf` was meant for: branches that
+/// reject it for its type alone (the `null` of an optional field) are not what the user
+/// meant; of the others, the one with the fewest errors. `None` when every branch rejects
+/// the type, which is then reported as a wrong type.
+fn intended_branch<'a, 'e>(
+    context: &'a [Vec<jsonschema::ValidationError<'e>>],
+    pointer: &str,
+) -> Option<&'a [jsonschema::ValidationError<'e>]> {
+    let type_only = |branch: &Vec<jsonschema::ValidationError<'e>>| {
+        branch.iter().all(|e| {
+            matches!(e.kind(), ValidationErrorKind::Type { .. })
+                && e.instance_path().as_str() == pointer
+        })
+    };
+    context
+        .iter()
+        .filter(|branch| !branch.is_empty() && !type_only(branch))
+        .min_by_key(|branch| branch.len())
+        .map(Vec::as_slice)
 }
 
 fn code_of(kind: &ValidationErrorKind) -> &'static str {
@@ -264,27 +378,7 @@ fn code_of(kind: &ValidationErrorKind) -> &'static str {
 fn describe(kind: &ValidationErrorKind, instance: &Value, pointer: &str) -> String {
     let shown = show(instance);
     match kind {
-        ValidationErrorKind::Type { kind } => {
-            let expected = match kind {
-                TypeKind::Single(t) => t.to_string(),
-                TypeKind::Multiple(ts) => ts
-                    .iter()
-                    .map(|t| t.to_string())
-                    .filter(|t| t != "null")
-                    .collect::<Vec<_>>()
-                    .join(" or "),
-            };
-            match instance {
-                Value::Array(_) | Value::Object(_) => {
-                    format!("expected {}, found {shown}", article(&yaml_word(&expected)))
-                }
-                _ => format!(
-                    "expected {}, found {} {shown}",
-                    article(&yaml_word(&expected)),
-                    yaml_word(json_type(instance))
-                ),
-            }
-        }
+        ValidationErrorKind::Type { kind } => found(&expected_types(kind).join(" or "), instance),
         ValidationErrorKind::Pattern { .. } => format!("{shown} is not {}", what(pointer)),
         ValidationErrorKind::Enum { options } => format!("{shown} is not one of {}", list(options)),
         ValidationErrorKind::Constant { expected_value } => {
@@ -303,6 +397,21 @@ fn describe(kind: &ValidationErrorKind, instance: &Value, pointer: &str) -> Stri
             format!("{shown} is shorter than {limit} characters")
         }
         _ => format!("{shown} is not valid here"),
+    }
+}
+
+/// "expected a mapping, found string `x`".
+fn found(expected: &str, instance: &Value) -> String {
+    let shown = show(instance);
+    match instance {
+        Value::Array(_) | Value::Object(_) => {
+            format!("expected {}, found {shown}", article(&yaml_word(expected)))
+        }
+        _ => format!(
+            "expected {}, found {} {shown}",
+            article(&yaml_word(expected)),
+            yaml_word(json_type(instance))
+        ),
     }
 }
 

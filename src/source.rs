@@ -50,10 +50,30 @@ impl Source {
                 .hint("split the file or check that the right file was given"),
             ));
         }
-        let bytes = fs_err::read(path).map_err(|e| {
-            Diagnostic::error("read-failed", format!("cannot read the catalog: {e}"))
+        // Bounded even when the size above says nothing (a pipe, `/dev/zero`, a file that
+        // grows while it is read).
+        let mut bytes = Vec::new();
+        fs_err::File::open(path)
+            .and_then(|f| {
+                std::io::Read::read_to_end(
+                    &mut std::io::Read::take(f, MAX_FILE_BYTES + 1),
+                    &mut bytes,
+                )
+            })
+            .map_err(|e| {
+                Diagnostic::error("read-failed", format!("cannot read the catalog: {e}"))
+                    .at(&name, None)
+            })?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(Box::new(
+                Diagnostic::error(
+                    "file-too-large",
+                    format!("the file has more than the {MAX_FILE_BYTES} bytes a catalog may have"),
+                )
                 .at(&name, None)
-        })?;
+                .hint("split the file or check that the right file was given"),
+            ));
+        }
         Self::from_bytes(name, path.to_path_buf(), bytes)
     }
 

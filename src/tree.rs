@@ -256,19 +256,16 @@ pub fn plan(
 }
 
 /// Applies a plan. Phase one writes every new content to a synced temporary file beside its
-/// target; if any write fails, all temporaries are removed and nothing has changed. Phase two
-/// renames them into place and removes pruned files.
+/// target; if any write fails, all temporaries and the directories made for them are removed
+/// and nothing has changed. Phase two renames them into place and removes pruned files.
 pub fn apply(plan: &Plan) -> Result<(), TreeError> {
     let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut made: Vec<PathBuf> = Vec::new();
     let result = (|| {
         for (rel, content) in plan.create.iter().chain(plan.update.iter()) {
             let target = plan.root.join(rel);
             if let Some(parent) = target.parent() {
-                fs_err::create_dir_all(parent).map_err(|e| TreeError::Io {
-                    action: "create",
-                    path: parent.to_path_buf(),
-                    source: e,
-                })?;
+                make_dirs(parent, &mut made)?;
             }
             let tmp = tmp_path(&target);
             staged.push((tmp.clone(), target));
@@ -282,6 +279,9 @@ pub fn apply(plan: &Plan) -> Result<(), TreeError> {
         for (tmp, _) in &staged {
             let _ = std::fs::remove_file(tmp);
         }
+        for dir in made.iter().rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
         return Err(e);
     }
     for (tmp, target) in &staged {
@@ -293,6 +293,34 @@ pub fn apply(plan: &Plan) -> Result<(), TreeError> {
         remove_empty_parents(&plan.root, &path);
     }
     sync_dirs(plan);
+    Ok(())
+}
+
+/// `create_dir_all` that records each directory it makes, parents first, so that a failed
+/// phase one can take them away again.
+fn make_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), TreeError> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at {
+        if d.as_os_str().is_empty() || d.is_dir() {
+            break;
+        }
+        missing.push(d);
+        at = d.parent();
+    }
+    for d in missing.into_iter().rev() {
+        match std::fs::create_dir(d) {
+            Ok(()) => made.push(d.to_path_buf()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && d.is_dir() => {}
+            Err(e) => {
+                return Err(TreeError::Io {
+                    action: "create",
+                    path: d.to_path_buf(),
+                    source: e,
+                });
+            }
+        }
+    }
     Ok(())
 }
 

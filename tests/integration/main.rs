@@ -11,5 +11,6 @@ mod package;
 mod promote;
 mod properties;
 mod psa;
+mod robustness;
 mod support;
 mod writer;
