@@ -8,10 +8,10 @@ use crate::support::{root, stderr, stdout, tenantgen};
 
 /// A repository with the sample catalog and its rendered tree committed on `main`, and a
 /// `pr` branch checked out.
-struct Repo(tempfile::TempDir);
+pub(crate) struct Repo(tempfile::TempDir);
 
 impl Repo {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with(&std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample"))
     }
 
@@ -26,11 +26,11 @@ impl Repo {
         repo
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.0.path()
     }
 
-    fn git(&self, args: &[&str]) -> String {
+    pub(crate) fn git(&self, args: &[&str]) -> String {
         let out = Command::new("git")
             .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
             .args(args)
@@ -53,13 +53,13 @@ impl Repo {
         std::fs::write(self.path().join("clients/clients.yaml"), text).expect("write");
     }
 
-    fn edit(&self, from: &str, to: &str) {
+    pub(crate) fn edit(&self, from: &str, to: &str) {
         let text = self.catalog();
         assert!(text.contains(from), "the edit finds `{from}`");
         self.write(&text.replacen(from, to, 1));
     }
 
-    fn render(&self) {
+    pub(crate) fn render(&self) {
         let out = tenantgen(self.path())
             .arg("render")
             .output()
@@ -67,7 +67,7 @@ impl Repo {
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     }
 
-    fn commit(&self, message: &str) {
+    pub(crate) fn commit(&self, message: &str) {
         self.git(&["add", "-A"]);
         self.git(&["commit", "-qm", message]);
     }

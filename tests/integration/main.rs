@@ -13,4 +13,5 @@ mod properties;
 mod psa;
 mod robustness;
 mod support;
+mod workflow;
 mod writer;

@@ -1,0 +1,562 @@
+//! The pull-request workflow: `scripts/pr-comment.py` against a local fake of the GitHub API
+//! (`tests/github/fake_github.py`, on 127.0.0.1 only), and the shape of
+//! `.github/workflows/tenantgen-diff.yaml`.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{root, stderr, stdout};
+
+const MARKER: &str = "<!-- tenantgen-diff -->";
+const BOT: &str = "github-actions[bot]";
+const REPO: &str = "acme/platform";
+const PR: &str = "7";
+const MAX_BODY: usize = 65_536;
+
+/// A running fake GitHub; killed when dropped, so a failing test leaves no server behind.
+struct FakeGitHub {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeGitHub {
+    fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port_file = dir.path().join("port");
+        let child = python()
+            .arg(root().join("tests/github/fake_github.py"))
+            .arg("--port-file")
+            .arg(&port_file)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("python3 is needed by this test ({e})"));
+        // The guard exists before the wait, so a server that never comes up is still killed.
+        let mut fake = FakeGitHub {
+            child,
+            port: 0,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file)
+                && let Ok(port) = text.trim().parse()
+            {
+                fake.port = port;
+                return fake;
+            }
+            if let Some(status) = fake.child.try_wait().expect("try_wait") {
+                panic!("the fake GitHub exited before serving: {status}");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the fake GitHub wrote no port file within 5 s"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// One request over a plain socket: the fake answers HTTP/1.0 and closes the connection.
+    fn http(&self, method: &str, path: &str, body: &str) -> Value {
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the fake");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        )
+        .expect("send");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("receive");
+        let (head, payload) = response.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(head.starts_with("HTTP/1.0 200"), "{method} {path}: {head}");
+        serde_json::from_str(payload).expect("JSON from the fake")
+    }
+
+    fn seed(&self, comments: Value) {
+        self.http("POST", "/_seed", &comments.to_string());
+    }
+
+    fn comments(&self) -> Vec<Value> {
+        let state = self.http("GET", "/_state", "");
+        state["comments"].as_array().expect("comments").clone()
+    }
+
+    fn comment(&self, id: u64) -> Value {
+        self.comments()
+            .into_iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("comment {id} exists"))
+    }
+
+    /// The API requests the fake received, as "METHOD path".
+    fn requests(&self) -> Vec<String> {
+        let state = self.http("GET", "/_state", "");
+        state["requests"]
+            .as_array()
+            .expect("requests")
+            .iter()
+            .map(|r| format!("{} {}", str_of(&r["method"]), str_of(&r["path"])))
+            .collect()
+    }
+}
+
+impl Drop for FakeGitHub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or_default()
+}
+
+/// python3 with only PATH: no proxy variables may redirect requests meant for 127.0.0.1.
+fn python() -> Command {
+    let mut cmd = Command::new("python3");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd
+}
+
+/// Runs `scripts/pr-comment.py` for PR 7 of acme/platform; `env` overrides (None removes).
+fn pr_comment(fake: &FakeGitHub, body: &str, env: &[(&str, Option<&str>)]) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let body_file = dir.path().join("diff.md");
+    std::fs::write(&body_file, body).expect("write body");
+    let mut cmd = python();
+    cmd.arg(root().join("scripts/pr-comment.py"))
+        .arg("--body-file")
+        .arg(&body_file)
+        .env("GITHUB_TOKEN", "test")
+        .env("GITHUB_API_URL", fake.api_url())
+        .env("GITHUB_REPOSITORY", REPO)
+        .env("PR_NUMBER", PR)
+        .env("PR_COMMENT_RETRY_DELAY", "0");
+    for (name, value) in env {
+        match value {
+            Some(value) => cmd.env(name, value),
+            None => cmd.env_remove(name),
+        };
+    }
+    cmd.output().expect("pr-comment.py runs")
+}
+
+/// A comment on PR 7, as `POST /_seed` takes it.
+fn seeded(id: u64, user: &str, body: &str) -> Value {
+    json!({"id": id, "user": user, "body": body, "issue": 7, "repo": REPO})
+}
+
+fn list_path(query: &str) -> String {
+    format!("GET /repos/{REPO}/issues/{PR}/comments?{query}")
+}
+
+fn create_path() -> String {
+    format!("POST /repos/{REPO}/issues/{PR}/comments")
+}
+
+fn assert_exit(out: &Output, code: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "stdout: {}\nstderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+#[test]
+fn creates_a_comment_when_none_exists() {
+    let fake = FakeGitHub::start(&[]);
+    let out = pr_comment(&fake, "### tenantgen: +1 added\n", &[]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out).trim(),
+        "created comment https://github.example/acme/platform/pull/7#issuecomment-1"
+    );
+
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1);
+    assert_eq!(comments[0]["user"]["login"], BOT);
+    assert_eq!(comments[0]["issue"], 7);
+    assert_eq!(
+        str_of(&comments[0]["body"]),
+        format!("{MARKER}\n### tenantgen: +1 added\n")
+    );
+    assert_eq!(fake.requests(), [list_path("per_page=100"), create_path()]);
+}
+
+#[test]
+fn updates_the_marked_bot_comment_in_place_on_the_third_page() {
+    let fake = FakeGitHub::start(&["--page-size", "2"]);
+    fake.seed(json!([
+        seeded(1, "alice", "Looks good."),
+        seeded(2, BOT, "Another workflow's comment, without the marker."),
+        seeded(3, "bob", &format!("Quoting the bot:\n> {MARKER}\n> old")),
+        seeded(4, "carol", "Why is staging changing?"),
+        seeded(5, "renovate[bot]", "Dependency dashboard"),
+        seeded(6, BOT, &format!("{MARKER}\nold report\n")),
+        seeded(7, BOT, &format!("{MARKER}\na later duplicate\n")),
+    ]));
+    let before = fake.comments();
+
+    let out = pr_comment(&fake, "new report\n", &[]);
+    assert_exit(&out, 0);
+    assert_eq!(
+        stdout(&out).trim(),
+        "updated comment https://github.example/acme/platform/pull/7#issuecomment-6"
+    );
+
+    let after = fake.comments();
+    assert_eq!(after.len(), before.len(), "no comment is added");
+    for (old, new) in before.iter().zip(&after) {
+        if new["id"] == 6 {
+            assert_eq!(str_of(&new["body"]), format!("{MARKER}\nnew report\n"));
+        } else {
+            assert_eq!(old, new, "only the oldest marked bot comment changes");
+        }
+    }
+    let requests = fake.requests();
+    assert!(
+        requests.contains(&list_path("per_page=2&page=3")),
+        "the third page is read: {requests:?}"
+    );
+    assert_eq!(
+        requests.last().map(String::as_str),
+        Some(format!("PATCH /repos/{REPO}/issues/comments/6").as_str())
+    );
+    assert!(
+        !requests.iter().any(|r| r.starts_with("POST")),
+        "{requests:?}"
+    );
+}
+
+#[test]
+fn leaves_another_users_marked_comment_alone() {
+    let fake = FakeGitHub::start(&[]);
+    let quoted = format!("{MARKER}\nI pasted the report here\n");
+    fake.seed(json!([seeded(1, "mallory", &quoted)]));
+
+    let out = pr_comment(&fake, &format!("{MARKER}\nthe real report\n"), &[]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).starts_with("created comment "),
+        "{}",
+        stdout(&out)
+    );
+
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 2);
+    assert_eq!(str_of(&fake.comment(1)["body"]), quoted);
+    assert_eq!(fake.comment(2)["user"]["login"], BOT);
+    assert_eq!(
+        str_of(&fake.comment(2)["body"]),
+        format!("{MARKER}\nthe real report\n")
+    );
+}
+
+#[test]
+fn an_identical_body_sends_no_patch() {
+    let fake = FakeGitHub::start(&[]);
+    let body = format!("{MARKER}\nsame report\n");
+    fake.seed(json!([seeded(1, BOT, &body)]));
+
+    let out = pr_comment(&fake, &body, &[]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).starts_with("unchanged comment "),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(fake.requests(), [list_path("per_page=100")]);
+}
+
+#[test]
+fn retries_once_after_a_server_error_on_post() {
+    let fake = FakeGitHub::start(&["--fail-first-post", "500"]);
+    let out = pr_comment(&fake, "report\n", &[]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).starts_with("created comment "));
+    assert!(stderr(&out).contains("HTTP 500"), "{}", stderr(&out));
+
+    assert_eq!(fake.comments().len(), 1);
+    assert_eq!(
+        fake.requests(),
+        [list_path("per_page=100"), create_path(), create_path()]
+    );
+}
+
+#[test]
+fn a_forbidden_write_exits_1_naming_the_status() {
+    let fake = FakeGitHub::start(&[]);
+    // The fake's read-only token answers writes as GitHub does for a fork's pull request.
+    let out = pr_comment(&fake, "report\n", &[("GITHUB_TOKEN", Some("read-only"))]);
+    assert_exit(&out, 1);
+    let err = stderr(&out);
+    assert!(err.contains("HTTP 403"), "{err}");
+    assert!(
+        err.contains("Resource not accessible by integration"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+
+    assert!(fake.comments().is_empty());
+    assert_eq!(
+        fake.requests(),
+        [list_path("per_page=100"), create_path()],
+        "a 4xx is not retried"
+    );
+}
+
+#[test]
+fn a_missing_token_exits_2_before_any_request() {
+    let fake = FakeGitHub::start(&[]);
+    let out = pr_comment(&fake, "report\n", &[("GITHUB_TOKEN", None)]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("GITHUB_TOKEN is not set"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(fake.requests().is_empty());
+}
+
+#[test]
+fn an_oversized_body_is_posted_truncated_at_a_line_boundary() {
+    let fake = FakeGitHub::start(&[]);
+    // A fence left open by the cut must be closed, or the note would render as code; the
+    // middle dots make characters and bytes differ (GitHub's limit is in characters).
+    let mut report = String::from("### tenantgen: ~3000 changed\n\n````diff\n");
+    for i in 0..3000 {
+        report.push_str(&format!("+ line {i:05} ·········· of a long diff\n"));
+    }
+    report.push_str("````\n");
+    assert!(report.chars().count() > MAX_BODY + 30_000);
+
+    let out = pr_comment(&fake, &report, &[]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("posting the first"),
+        "{}",
+        stderr(&out)
+    );
+
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1);
+    let body = str_of(&comments[0]["body"]);
+    assert!(
+        body.chars().count() <= MAX_BODY,
+        "{} characters",
+        body.chars().count()
+    );
+    assert!(
+        body.chars().count() > MAX_BODY - 200,
+        "the cut keeps what fits"
+    );
+    let rest = body
+        .strip_prefix(&format!("{MARKER}\n"))
+        .expect("marker first");
+    let (kept, note) = rest
+        .split_once("\n_The report was truncated")
+        .expect("a truncation note");
+    assert!(note.contains("job summary"), "{note}");
+    let kept = kept
+        .strip_suffix("````\n")
+        .expect("the open fence is closed");
+    assert!(kept.ends_with('\n'), "cut at a line boundary");
+    assert!(
+        report.starts_with(kept),
+        "the kept part is the report's start"
+    );
+}
+
+/// Walks `.github/workflows/tenantgen-diff.yaml` as GitHub would read it.
+#[test]
+fn the_workflow_diffs_comments_and_gates() {
+    let path = root().join(".github/workflows/tenantgen-diff.yaml");
+    let text = std::fs::read_to_string(&path).expect("the workflow exists");
+    let wf: Value = serde_saphyr::from_str(&text).expect("the workflow is YAML");
+
+    let trigger = &wf["on"]["pull_request"];
+    for kind in ["opened", "synchronize", "reopened"] {
+        assert!(
+            trigger["types"]
+                .as_array()
+                .expect("types")
+                .contains(&json!(kind)),
+            "{kind}"
+        );
+    }
+    let paths = trigger["paths"].as_array().expect("paths");
+    for p in [
+        "clients/**",
+        "clusters/**",
+        "schema/**",
+        "src/**",
+        "Cargo.lock",
+    ] {
+        assert!(paths.contains(&json!(p)), "path filter {p}");
+    }
+    assert_eq!(wf["permissions"]["pull-requests"], "write");
+    assert_eq!(wf["permissions"]["contents"], "read");
+    assert_eq!(wf["concurrency"]["cancel-in-progress"], true);
+    assert!(str_of(&wf["concurrency"]["group"]).contains("github.event.pull_request.number"));
+
+    let steps = wf["jobs"]["diff"]["steps"].as_array().expect("steps");
+    let step = |what: &str, pred: &dyn Fn(&Value) -> bool| -> Value {
+        steps
+            .iter()
+            .find(|s| pred(s))
+            .unwrap_or_else(|| panic!("a step that {what}"))
+            .clone()
+    };
+    let run = |s: &Value| str_of(&s["run"]).to_owned();
+
+    let checkout = step("checks out", &|s| {
+        str_of(&s["uses"]).starts_with("actions/checkout@")
+    });
+    assert_eq!(checkout["with"]["fetch-depth"], 0);
+
+    let diff = step("runs tenantgen diff", &|s| {
+        run(s).contains("tenantgen diff")
+    });
+    let script = run(&diff);
+    for flag in [
+        "--detailed-exitcode",
+        "--format markdown",
+        "--fail-on block",
+        "--base HEAD^1",
+        "set +e",
+        "$GITHUB_OUTPUT",
+        "$GITHUB_STEP_SUMMARY",
+    ] {
+        assert!(script.contains(flag), "the diff step has {flag}");
+    }
+
+    let comment = step("posts the comment", &|s| {
+        run(s).contains("scripts/pr-comment.py")
+    });
+    assert!(run(&comment).contains("--body-file diff.md"));
+    assert_eq!(
+        comment["env"]["GITHUB_TOKEN"],
+        "${{ secrets.GITHUB_TOKEN }}"
+    );
+    assert_eq!(
+        comment["env"]["PR_NUMBER"],
+        "${{ github.event.pull_request.number }}"
+    );
+    assert!(
+        str_of(&comment["if"]).contains("head.repo.full_name == github.repository"),
+        "forks are skipped"
+    );
+
+    // The gate's script is run for real, once per exit code.
+    let gate = step("gates on the exit code", &|s| s["env"]["CODE"].is_string());
+    assert_eq!(gate["env"]["CODE"], "${{ steps.diff.outputs.exit-code }}");
+    for (code, passes, says) in [
+        ("0", true, ""),
+        ("2", true, ""),
+        ("1", false, "(error)"),
+        ("3", false, "risk flags"),
+        ("4", false, "tenantgen render"),
+    ] {
+        let out = Command::new("bash")
+            .args(["-e", "-c", &run(&gate)])
+            .env("CODE", code)
+            .output()
+            .expect("bash runs");
+        assert_eq!(out.status.success(), passes, "exit code {code}");
+        if !passes {
+            let text = stdout(&out);
+            assert!(text.starts_with("::error"), "exit code {code}: {text}");
+            assert!(text.contains(says), "exit code {code}: {text}");
+        }
+    }
+}
+
+/// The workflow's diff step, run as the runner would in a merge checkout: `dir` is the
+/// repository, the binary is the one under test. Returns (exit code written to
+/// GITHUB_OUTPUT, diff.md, the job summary).
+fn run_diff_step(dir: &std::path::Path) -> (String, String, String) {
+    let text = std::fs::read_to_string(root().join(".github/workflows/tenantgen-diff.yaml"))
+        .expect("workflow");
+    let wf: Value = serde_saphyr::from_str(&text).expect("the workflow parses");
+    let steps = wf["jobs"]["diff"]["steps"].as_array().expect("steps");
+    let step = steps
+        .iter()
+        .find(|s| str_of(&s["run"]).contains("tenantgen diff"))
+        .expect("the diff step");
+    let script = str_of(&step["run"]).replace(
+        "./target/release/tenantgen",
+        env!("CARGO_BIN_EXE_tenantgen"),
+    );
+    let (output, summary) = (dir.join("gh-output"), dir.join("gh-summary"));
+    // The runner gives every step fresh files; the step appends to them.
+    for f in [&output, &summary] {
+        let _ = std::fs::remove_file(f);
+    }
+    let out = Command::new("bash")
+        .args(["-e", "-c", &script])
+        .current_dir(dir)
+        .env("GITHUB_OUTPUT", &output)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "the diff step itself never fails: {}",
+        stderr(&out)
+    );
+    let read = |p: &std::path::Path| std::fs::read_to_string(p).unwrap_or_default();
+    let code = read(&output)
+        .trim()
+        .strip_prefix("exit-code=")
+        .unwrap_or_default()
+        .to_owned();
+    (code, read(&dir.join("diff.md")), read(&summary))
+}
+
+/// On GitHub's merge checkout (first parent: the base as merged), the step reports the pull
+/// request's own change, exit code 2, in the comment body and the job summary; when the diff
+/// cannot run, the body says it failed instead of showing a stale report.
+#[test]
+fn the_diff_step_reports_the_pull_request_on_a_merge_checkout() {
+    let repo = crate::diff::Repo::new();
+    repo.edit("        dev: \"5.9.0\"\n", "        dev: \"5.9.1\"\n");
+    repo.render();
+    repo.commit("bump bigcorp in dev");
+    // What actions/checkout gives a pull_request run: the merge into the base, detached.
+    repo.git(&["checkout", "-q", "--detach", "main"]);
+    repo.git(&["merge", "-q", "--no-ff", "-m", "Merge pr into main", "pr"]);
+
+    let (code, body, summary) = run_diff_step(repo.path());
+    assert_eq!(code, "2", "{body}");
+    assert!(body.contains("bigcorp"), "{body}");
+    assert!(body.contains("5.9.1"), "{body}");
+    assert_eq!(summary, body, "the job summary carries the report");
+
+    // A checkout with no first parent: the diff errors, and the comment says so.
+    repo.git(&["checkout", "-q", "--orphan", "lonely"]);
+    repo.commit("no parent");
+    let (code, body, _) = run_diff_step(repo.path());
+    assert_eq!(code, "1", "{body}");
+    assert!(body.starts_with(MARKER), "{body}");
+    assert!(body.contains("tenantgen diff failed"), "{body}");
+}
