@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::emit;
-use crate::render::{Options, Placed, Unit};
+use crate::model::{Catalog, Zone};
+use crate::render::{self, Options, Placed, Unit};
 
 /// Relative path (with `/`) -> file content, for one zone.
 pub type Files = BTreeMap<String, String>;
@@ -50,6 +51,53 @@ fn kustomization(resources: Vec<String>, components: Vec<String>) -> String {
 
 /// The files of one zone, paths relative to `clusters/<zone>/`.
 pub fn zone_files(objects: &[Placed], options: &Options) -> Files {
+    let mut files = unit_files(objects, options);
+    let tenants: Vec<String> = objects
+        .iter()
+        .filter(|p| p.unit == Unit::Tenants)
+        .map(|p| file_of(p).trim_start_matches("tenants/").to_owned())
+        .collect();
+    let mut root = Vec::new();
+    if objects.iter().any(|p| p.unit == Unit::FluxSystem) {
+        root.push("flux-system/gotk-sync.yaml".to_owned());
+    }
+    root.extend(["infrastructure.yaml".to_owned(), "tenants.yaml".to_owned()]);
+    for (dir, mut resources) in [("tenants/", tenants), ("", root)] {
+        resources.sort();
+        files.insert(
+            format!("{dir}kustomization.yaml"),
+            kustomization(resources, Vec::new()),
+        );
+    }
+    files
+}
+
+/// Every file of one zone, handed to `sink` as it is made: first the platform and Flux files,
+/// then each client's directory, so that memory holds one client's objects at a time instead
+/// of the whole zone. The same files as `zone_files(&render::zone(..))`.
+pub fn each_zone_file<E>(
+    catalog: &Catalog,
+    zone: &Zone,
+    options: &Options,
+    mut sink: impl FnMut(String, String) -> Result<(), E>,
+) -> Result<(), E> {
+    let shared = render::zone_filtered(catalog, zone, options, |_| false);
+    for (path, content) in zone_files(&shared, options) {
+        sink(path, content)?;
+    }
+    drop(shared);
+    for c in &catalog.clients {
+        let objects = render::client_objects(catalog, zone, c);
+        for (path, content) in unit_files(&objects, options) {
+            sink(path, content)?;
+        }
+    }
+    Ok(())
+}
+
+/// The files of the objects' own directories (one file per kind, and the directory's
+/// `kustomization.yaml`), without the zone's `tenants/` and root kustomizations.
+fn unit_files(objects: &[Placed], options: &Options) -> Files {
     let mut grouped: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
     for p in objects {
         grouped.entry(file_of(p)).or_default().push(&p.object);
@@ -78,18 +126,6 @@ pub fn zone_files(objects: &[Placed], options: &Options) -> Files {
             }
         }
     }
-    let tenants: Vec<String> = objects
-        .iter()
-        .filter(|p| p.unit == Unit::Tenants)
-        .map(|p| file_of(p).trim_start_matches("tenants/").to_owned())
-        .collect();
-    dirs.insert("tenants/".into(), (tenants, Vec::new()));
-    let mut root = Vec::new();
-    if objects.iter().any(|p| p.unit == Unit::FluxSystem) {
-        root.push("flux-system/gotk-sync.yaml".to_owned());
-    }
-    root.extend(["infrastructure.yaml".to_owned(), "tenants.yaml".to_owned()]);
-    dirs.insert(String::new(), (root, Vec::new()));
     for (dir, (mut resources, components)) in dirs {
         resources.sort();
         files.insert(
@@ -98,4 +134,46 @@ pub fn zone_files(objects: &[Placed], options: &Options) -> Files {
         );
     }
     files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::check_source;
+    use crate::source::Source;
+
+    /// The streamed files are exactly the files of the whole zone at once, for catalogs with
+    /// Flux bootstrap, components, dedicated and shared clients, and clients missing a zone.
+    #[test]
+    fn streaming_a_zone_gives_the_same_files_as_rendering_it_whole() {
+        let catalogs = [
+            include_str!("../clients/clients.yaml").to_owned(),
+            include_str!("../tests/fixtures/valid/all_options.yaml").to_owned(),
+            crate::synthetic::catalog(25),
+        ];
+        for text in catalogs {
+            let checked = check_source(Source::from_text("c.yaml", text)).expect("valid");
+            let m = &checked.model;
+            let mut options = Options {
+                flux_root: "./clusters".into(),
+                components: Default::default(),
+            };
+            if let Some(c) = m.clients.first() {
+                options
+                    .components
+                    .insert(c.name.clone(), format!("../../../../clients/{}", c.name));
+            }
+            for z in &m.zones {
+                let whole = zone_files(&render::zone(m, z, &options), &options);
+                let mut streamed = Files::new();
+                each_zone_file(m, z, &options, |p, c| {
+                    let again = streamed.insert(p.clone(), c);
+                    assert!(again.is_none(), "{p} streamed twice");
+                    Ok::<(), ()>(())
+                })
+                .expect("no error");
+                assert_eq!(streamed, whole, "zone {}", z.name);
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! is written and synced beside its target first, then all are renamed into place, so a full
 //! disk or a crash leaves every file either old or new, never truncated.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -61,20 +61,47 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
     }
 }
 
-/// What a render would change.
+/// What a render changes. When it was planned with staging, every new content already sits in
+/// a synced temporary beside its target; `apply` renames them into place, and dropping an
+/// unapplied plan removes them again.
 #[derive(Debug, Default)]
 pub struct Plan {
     pub root: PathBuf,
-    /// Files to create, with their content.
-    pub create: BTreeMap<String, String>,
+    /// Files to create.
+    pub create: BTreeSet<String>,
     /// Owned files whose content changes.
-    pub update: BTreeMap<String, String>,
+    pub update: BTreeSet<String>,
     /// Owned files the catalog no longer produces.
     pub remove: BTreeSet<String>,
     /// Files not owned by tenantgen that the rendering also names (left alone, e.g. a
     /// `gotk-sync.yaml` written by `flux bootstrap`).
     pub foreign: BTreeSet<String>,
     pub unchanged: usize,
+    staging: Staging,
+}
+
+/// Temporaries written in phase one (temporary, target), and the directories made for them.
+#[derive(Debug, Default)]
+struct Staging {
+    staged: Vec<(PathBuf, PathBuf)>,
+    made: Vec<PathBuf>,
+}
+
+impl Staging {
+    fn discard(&mut self) {
+        for (tmp, _) in self.staged.drain(..) {
+            let _ = std::fs::remove_file(tmp);
+        }
+        for dir in self.made.drain(..).rev() {
+            let _ = std::fs::remove_dir(dir);
+        }
+    }
+}
+
+impl Drop for Plan {
+    fn drop(&mut self) {
+        self.staging.discard();
+    }
 }
 
 impl Plan {
@@ -171,6 +198,15 @@ fn owned_files(root: &Path, scopes: &[String]) -> Result<BTreeSet<String>, TreeE
     Ok(out)
 }
 
+/// Every owned file under `root`, as relative paths.
+pub fn owned_under(root: &Path) -> Result<BTreeSet<String>, TreeError> {
+    let mut out = BTreeSet::new();
+    if root.symlink_metadata().is_ok() {
+        walk(root, root, &mut out)?;
+    }
+    Ok(out)
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) -> Result<(), TreeError> {
     let meta = dir.symlink_metadata().map_err(io("read", dir))?;
     if meta.file_type().is_symlink() || !meta.is_dir() {
@@ -201,39 +237,55 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) -> Result<(), TreeE
     Ok(())
 }
 
-/// Compares `desired` (relative path -> content) with `root`. `scopes` are the directories
-/// (relative to `root`) whose owned files the rendering fully describes: owned files there
-/// that it does not produce are to be removed.
-pub fn plan(
-    root: &Path,
-    desired: BTreeMap<String, String>,
-    scopes: &[String],
-) -> Result<Plan, TreeError> {
-    let mut plan = Plan {
-        root: root.to_path_buf(),
-        ..Plan::default()
-    };
-    let wanted: BTreeSet<String> = desired.keys().cloned().collect();
-    for (rel, content) in desired {
+/// Builds a plan one file at a time, comparing each with the disk as it comes. With staging,
+/// a file that changes is written to a temporary beside its target at once, so the rendered
+/// tree never has to be held in memory whole. Symlinks and hand-written files are refused
+/// before anything is staged for them; an error leaves the staged files to the plan's drop.
+#[derive(Debug)]
+pub struct Planner {
+    plan: Plan,
+    stage: bool,
+    wanted: BTreeSet<String>,
+}
+
+impl Planner {
+    /// `stage`: write the temporaries of phase one (render); without it only compare (check).
+    pub fn new(root: &Path, stage: bool) -> Self {
+        let mut plan = Plan::default();
+        plan.root = root.to_path_buf();
+        Planner {
+            plan,
+            stage,
+            wanted: BTreeSet::new(),
+        }
+    }
+
+    /// One desired file, by path relative to the root.
+    pub fn add(&mut self, rel: String, content: &str) -> Result<(), TreeError> {
         check_relative(&rel)?;
+        let root = &self.plan.root;
         refuse_symlinks(root, &rel)?;
         let path = root.join(&rel);
-        match fs_err::read(&path) {
-            Ok(existing) => {
-                if existing == content.as_bytes() {
-                    plan.unchanged += 1;
-                } else if !existing.starts_with(OWNED_PREFIX.as_bytes()) {
-                    if rel.ends_with("flux-system/gotk-sync.yaml") {
-                        plan.foreign.insert(rel);
-                    } else {
-                        return Err(TreeError::NotOwned(path));
-                    }
+        let changed = match fs_err::read(&path) {
+            Ok(existing) if existing == content.as_bytes() => {
+                self.plan.unchanged += 1;
+                false
+            }
+            Ok(existing) if !existing.starts_with(OWNED_PREFIX.as_bytes()) => {
+                if rel.ends_with("flux-system/gotk-sync.yaml") {
+                    self.plan.foreign.insert(rel.clone());
+                    false
                 } else {
-                    plan.update.insert(rel, content);
+                    return Err(TreeError::NotOwned(path));
                 }
             }
+            Ok(_) => {
+                self.plan.update.insert(rel.clone());
+                true
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                plan.create.insert(rel, content);
+                self.plan.create.insert(rel.clone());
+                true
             }
             Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => {
                 return Err(TreeError::NotOwned(path));
@@ -245,54 +297,63 @@ pub fn plan(
                     source: e,
                 });
             }
-        }
-    }
-    for rel in owned_files(root, scopes)? {
-        if !wanted.contains(&rel) {
-            plan.remove.insert(rel);
-        }
-    }
-    Ok(plan)
-}
-
-/// Applies a plan. Phase one writes every new content to a synced temporary file beside its
-/// target; if any write fails, all temporaries and the directories made for them are removed
-/// and nothing has changed. Phase two renames them into place and removes pruned files.
-pub fn apply(plan: &Plan) -> Result<(), TreeError> {
-    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
-    let mut made: Vec<PathBuf> = Vec::new();
-    let result = (|| {
-        for (rel, content) in plan.create.iter().chain(plan.update.iter()) {
-            let target = plan.root.join(rel);
-            if let Some(parent) = target.parent() {
-                make_dirs(parent, &mut made)?;
+        };
+        if changed && self.stage {
+            let staging = &mut self.plan.staging;
+            if let Some(parent) = path.parent() {
+                make_dirs(parent, &mut staging.made)?;
             }
-            let tmp = tmp_path(&target);
-            staged.push((tmp.clone(), target));
+            let tmp = tmp_path(&path);
+            staging.staged.push((tmp.clone(), path));
             write_file(&tmp, content.as_bytes())?;
         }
-        // One filesystem sync instead of one fsync per file: every staged file is durable
-        // before the first rename, so a crash or power loss still leaves old or new content.
-        sync_filesystem(&plan.root)
-    })();
-    if let Err(e) = result {
-        for (tmp, _) in &staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-        for dir in made.iter().rev() {
-            let _ = std::fs::remove_dir(dir);
-        }
-        return Err(e);
+        self.wanted.insert(rel);
+        Ok(())
     }
-    for (tmp, target) in &staged {
-        std::fs::rename(tmp, target).map_err(io("replace", target))?;
+
+    /// The plan: owned files in `scopes` (directories relative to the root whose owned files
+    /// the rendering fully describes) that were not added are to be removed. With staging,
+    /// every temporary is durable when this returns.
+    pub fn finish(mut self, scopes: &[String]) -> Result<Plan, TreeError> {
+        for rel in owned_files(&self.plan.root, scopes)? {
+            if !self.wanted.contains(&rel) {
+                self.plan.remove.insert(rel);
+            }
+        }
+        if self.stage && !self.plan.staging.staged.is_empty() {
+            // One filesystem sync instead of one fsync per file: every staged file is durable
+            // before the first rename, so a crash or power loss still leaves old or new content.
+            sync_filesystem(&self.plan.root)?;
+        }
+        Ok(self.plan)
+    }
+}
+
+/// Applies a staged plan: phase two renames every temporary into place and removes pruned
+/// files. Phase one (writing and syncing the temporaries) happened while planning; if it
+/// failed, the temporaries and the directories made for them are gone and nothing changed.
+pub fn apply(mut plan: Plan) -> Result<(), TreeError> {
+    let staged = std::mem::take(&mut plan.staging.staged);
+    plan.staging.made.clear();
+    for (i, (tmp, target)) in staged.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, target) {
+            for (tmp, _) in &staged[i..] {
+                let _ = std::fs::remove_file(tmp);
+            }
+            return Err(TreeError::Io {
+                action: "replace",
+                path: target.clone(),
+                source: e,
+            });
+        }
     }
     for rel in &plan.remove {
         let path = plan.root.join(rel);
         std::fs::remove_file(&path).map_err(io("remove", &path))?;
         remove_empty_parents(&plan.root, &path);
     }
-    sync_dirs(plan);
+    // Makes the renames durable: a crash after `render` returns keeps the new tree.
+    let _ = sync_filesystem(&plan.root);
     Ok(())
 }
 
@@ -347,11 +408,6 @@ fn sync_filesystem(root: &Path) -> Result<(), TreeError> {
         path: root.to_path_buf(),
         source: e.into(),
     })
-}
-
-/// Makes the renames durable: a crash after `render` returns keeps the new tree.
-fn sync_dirs(plan: &Plan) {
-    let _ = sync_filesystem(&plan.root);
 }
 
 fn remove_empty_parents(root: &Path, file: &Path) {

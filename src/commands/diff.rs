@@ -12,7 +12,7 @@ use crate::report::{self, Links};
 use crate::source::Source;
 use crate::yaml::{self, Numbers};
 
-use super::render::desired;
+use super::render::each_file;
 use super::{CommandError, CommandResult, EXIT_OK, print_data, print_problems};
 
 const EXIT_CHANGES: u8 = 2;
@@ -113,6 +113,102 @@ fn committed_tree(repo: &Path, output: &Path, head: Option<&str>) -> BTreeMap<St
     }
     files.retain(|_, text| text.starts_with(crate::tree::OWNED_PREFIX));
     files
+}
+
+/// The git blob id of `content`, in the object format of `like` (SHA-1, or SHA-256 for a
+/// repository that uses it): what `git ls-tree` prints for a file with these bytes.
+fn blob_id(content: &[u8], like: &str) -> String {
+    use sha2::Digest as _;
+    let header = format!("blob {}\0", content.len());
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    if like.len() == 64 {
+        let mut h = sha2::Sha256::new();
+        h.update(header.as_bytes());
+        h.update(content);
+        hex(&h.finalize())
+    } else {
+        let mut h = sha1::Sha1::new();
+        h.update(header.as_bytes());
+        h.update(content);
+        hex(&h.finalize())
+    }
+}
+
+/// Whether a committed file (at `rev`, or in the working tree) is tenantgen's.
+fn committed_is_owned(repo: &Path, output: &Path, rev: Option<&str>, rel: &str) -> bool {
+    let path = output.join(rel);
+    let text = match rev {
+        Some(rev) => git(repo, &["show", &format!("{rev}:{}", path.display())]).ok(),
+        None => std::fs::read_to_string(repo.join(&path)).ok(),
+    };
+    text.is_some_and(|t| t.starts_with(crate::tree::OWNED_PREFIX))
+}
+
+/// The files of the committed tree at head (`head_rev`, or the working tree) that are not
+/// head's rendering, compared one by one while head is rendered: a revision's files by their
+/// blob ids from one `git ls-tree`, the working tree's by reading each file, so the tree is
+/// never held in memory. Hand-written files are not part of the tree and never stale. No
+/// committed tree, nothing stale.
+fn stale_files(
+    repo: &Path,
+    output: &Path,
+    head_rev: Option<&str>,
+    catalog_abs: &Path,
+    head: &Checked,
+) -> Result<Vec<String>, CommandError> {
+    let root = repo.join(output);
+    // Relative path -> blob id at a revision; in the working tree, owned files (no id).
+    let mut committed: BTreeMap<String, String> = match head_rev {
+        Some(rev) => {
+            let out = output.display().to_string();
+            let listing =
+                git(repo, &["ls-tree", "-r", "--full-tree", rev, "--", &out]).unwrap_or_default();
+            listing
+                .lines()
+                .filter_map(|line| {
+                    let (meta, path) = line.split_once('\t')?;
+                    let id = meta.split(' ').nth(2)?;
+                    let rel = path.strip_prefix(&out)?.trim_start_matches('/');
+                    Some((rel.to_owned(), id.to_owned()))
+                })
+                .collect()
+        }
+        None => crate::tree::owned_under(&root)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|rel| (rel, String::new()))
+            .collect(),
+    };
+    if committed.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stale = Vec::new();
+    each_file(catalog_abs, &root, head, None, |rel, content| {
+        let entry = committed.remove(&rel);
+        let differs = match head_rev {
+            // A file that is not tenantgen's is left alone by render, so it is never stale.
+            Some(_) => entry.is_none_or(|id| {
+                id != blob_id(content.as_bytes(), &id)
+                    && committed_is_owned(repo, output, head_rev, &rel)
+            }),
+            None => match std::fs::read(root.join(&rel)) {
+                Ok(bytes) => bytes != content.as_bytes() && entry.is_some(),
+                Err(_) => true,
+            },
+        };
+        if differs {
+            stale.push(rel);
+        }
+        Ok::<(), CommandError>(())
+    })?;
+    // What head no longer renders but the committed tree still holds.
+    for rel in committed.into_keys() {
+        if head_rev.is_none() || committed_is_owned(repo, output, head_rev, &rel) {
+            stale.push(rel);
+        }
+    }
+    stale.sort();
+    Ok(stale)
 }
 
 /// Objects of a committed tree, attributed by their path.
@@ -256,7 +352,6 @@ pub fn run(args: &DiffArgs) -> CommandResult {
         Some(text) => check_side(format!("{base_rev}:{rel}"), text, "base")?,
         None => check_side(format!("{base_rev}:{rel}"), empty_like(&head), "base")?,
     };
-    let committed = committed_tree(&repo, &args.output, head_rev);
     let mut report = match args.compare {
         Compare::Rendered => {
             let only = diff::changed_clients(&base.raw, &head.raw);
@@ -267,7 +362,7 @@ pub fn run(args: &DiffArgs) -> CommandResult {
             )
         }
         Compare::Generator => diff::compare(
-            &parse_tree(&committed, &head),
+            &parse_tree(&committed_tree(&repo, &args.output, head_rev), &head),
             &diff::render_side(&head, None),
             None,
         ),
@@ -286,25 +381,10 @@ pub fn run(args: &DiffArgs) -> CommandResult {
     };
     report.head = head_label;
     // The committed tree at head must be head's rendering.
-    if !committed.is_empty() {
-        let wanted = desired(&catalog_abs, &repo.join(&args.output), &head, None)?;
-        let mut stale: Vec<String> = wanted
-            .iter()
-            .filter(|(p, t)| committed.get(*p) != Some(*t))
-            .map(|(p, _)| p.clone())
-            .collect();
-        stale.extend(
-            committed
-                .keys()
-                .filter(|p| !wanted.contains_key(*p))
-                .cloned(),
-        );
-        stale.sort();
-        report.stale = stale
-            .into_iter()
-            .map(|p| format!("{}/{p}", args.output.display()))
-            .collect();
-    }
+    report.stale = stale_files(&repo, &args.output, head_rev, &catalog_abs, &head)?
+        .into_iter()
+        .map(|p| format!("{}/{p}", args.output.display()))
+        .collect();
     let text = match args.format {
         DiffFormat::Text => report::text(&report),
         DiffFormat::Json => report::json(&report),

@@ -6,7 +6,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::check::{self, Checked};
 use crate::cli::RenderArgs;
 use crate::layout;
-use crate::render::{self, Options};
+use crate::render::Options;
 use crate::tree::{self, TreeError};
 
 use super::{CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, count, print_problems};
@@ -101,13 +101,8 @@ pub fn options(catalog_path: &Path, output: &Path, checked: &Checked, zone: &str
     }
 }
 
-/// Every file of the tree for the selected zones, relative to the output directory.
-pub fn desired(
-    args_catalog: &Path,
-    output: &Path,
-    checked: &Checked,
-    zone: Option<&str>,
-) -> Result<BTreeMap<String, String>, CommandError> {
+/// Refuses a `--zone` the catalog does not have.
+fn known_zone(checked: &Checked, zone: Option<&str>) -> Result<(), CommandError> {
     let m = &checked.model;
     if let Some(z) = zone.filter(|z| !m.zones.iter().any(|x| x.name == *z)) {
         let names: Vec<_> = m.zones.iter().map(|x| x.name.as_str()).collect();
@@ -116,15 +111,27 @@ pub fn desired(
                 .hint(format!("use one of: {}", names.join(", "))),
         );
     }
-    let mut files = BTreeMap::new();
+    Ok(())
+}
+
+/// Every file of the tree for the selected zones, by path relative to the output directory,
+/// handed to `sink` one at a time (a zone's platform files, then client by client).
+pub fn each_file<E: From<CommandError>>(
+    args_catalog: &Path,
+    output: &Path,
+    checked: &Checked,
+    zone: Option<&str>,
+    mut sink: impl FnMut(String, String) -> Result<(), E>,
+) -> Result<(), E> {
+    known_zone(checked, zone)?;
+    let m = &checked.model;
     for z in m.zones.iter().filter(|x| zone.is_none_or(|n| n == x.name)) {
         let opts = options(args_catalog, output, checked, &z.name);
-        let objects = render::zone(m, z, &opts);
-        for (rel, content) in layout::zone_files(&objects, &opts) {
-            files.insert(format!("{}/{rel}", z.name), content);
-        }
+        layout::each_zone_file(m, z, &opts, |rel, content| {
+            sink(format!("{}/{rel}", z.name), content)
+        })?;
     }
-    Ok(files)
+    Ok(())
 }
 
 /// Zone directories whose owned files the rendering fully describes.
@@ -156,7 +163,7 @@ fn is_client_file(rel: &str) -> bool {
 pub fn run(args: &RenderArgs) -> CommandResult {
     let catalog = args.catalog_path();
     let checked = checked(catalog)?;
-    let files = desired(catalog, &args.output, &checked, args.zone.as_deref())?;
+    known_zone(&checked, args.zone.as_deref())?;
     let scopes = scopes(&args.output, &checked, args.zone.as_deref());
     // `clusters/` and `./clusters/.` name the same directory; without the trailing
     // separator a symlink at the root is seen as a symlink, not followed.
@@ -166,9 +173,24 @@ pub fn run(args: &RenderArgs) -> CommandResult {
     } else {
         Some(tree::lock(out)?)
     };
-    // The plan refuses symlinks and foreign files before anything is touched.
-    let renders_clients = files.keys().any(|f| is_client_file(f));
-    let plan = tree::plan(out, files, &scopes)?;
+    if !args.check {
+        tree::clean_stale_temporaries(out, &scopes);
+    }
+    // Files are compared (and, to render, staged) as they are made, so memory never holds
+    // the whole tree; any error below drops the planner and its temporaries with it.
+    let mut planner = tree::Planner::new(out, !args.check);
+    let mut renders_clients = false;
+    each_file(
+        catalog,
+        &args.output,
+        &checked,
+        args.zone.as_deref(),
+        |rel, content| {
+            renders_clients |= is_client_file(&rel);
+            planner.add(rel, &content).map_err(CommandError::from)
+        },
+    )?;
+    let plan = planner.finish(&scopes)?;
     let removes_every_client = !renders_clients && plan.remove.iter().any(|f| is_client_file(f));
     if removes_every_client && !args.allow_empty {
         return Err(CommandError::failure(format!(
@@ -186,10 +208,10 @@ pub fn run(args: &RenderArgs) -> CommandResult {
             );
             return Ok(EXIT_OK);
         }
-        for rel in plan.create.keys() {
+        for rel in &plan.create {
             eprintln!("missing: {}", out.join(rel).display());
         }
-        for rel in plan.update.keys() {
+        for rel in &plan.update {
             eprintln!("stale: {}", out.join(rel).display());
         }
         for rel in &plan.remove {
@@ -210,9 +232,7 @@ pub fn run(args: &RenderArgs) -> CommandResult {
             )),
         });
     }
-    tree::clean_stale_temporaries(out, &scopes);
-    tree::apply(&plan)?;
-    eprintln!(
+    let summary = format!(
         "rendered `{}` into `{}`: {} created, {} updated, {} removed, {} unchanged",
         catalog.display(),
         out.display(),
@@ -221,7 +241,10 @@ pub fn run(args: &RenderArgs) -> CommandResult {
         plan.remove.len(),
         plan.unchanged
     );
-    for rel in &plan.foreign {
+    let foreign: Vec<String> = plan.foreign.iter().cloned().collect();
+    tree::apply(plan)?;
+    eprintln!("{summary}");
+    for rel in &foreign {
         eprintln!(
             "left alone: {} (not generated by tenantgen)",
             out.join(rel).display()

@@ -101,11 +101,24 @@ pub fn zone_filtered(
     let mut out = Vec::new();
     platform::render(catalog, zone, &mut out);
     for c in catalog.clients.iter().filter(|c| include(&c.name)) {
-        if let Some(d) = c.deployments.get(&zone.name) {
-            client::render(catalog, zone, c, d, &mut out);
-        }
+        out.extend(client_objects(catalog, zone, c));
     }
     flux::render(catalog, zone, options, &mut out);
+    out
+}
+
+/// The objects one client has in one zone (none when it has no version there): the part of
+/// `zone` that grows with the catalog, rendered a client at a time so that a large catalog
+/// never has to be held in memory whole.
+pub fn client_objects(
+    catalog: &Catalog,
+    zone: &Zone,
+    client: &crate::model::Client,
+) -> Vec<Placed> {
+    let mut out = Vec::new();
+    if let Some(d) = client.deployments.get(&zone.name) {
+        client::render(catalog, zone, client, d, &mut out);
+    }
     out
 }
 

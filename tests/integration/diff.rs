@@ -135,6 +135,72 @@ fn exit_codes_follow_terraform_and_the_spec() {
     assert!(stdout(&out).contains("[caution] dev: NetworkPolicy/ded-bigcorp/allow-egress: allows traffic it did not allow before (network-policy-widened)"), "{}", stdout(&out));
 }
 
+/// The committed tree at a revision is compared by git blob ids: stale when the catalog was
+/// committed without re-rendering (a changed file, a missing one, an extra one), current when
+/// it was; a hand-written file render leaves alone is never stale.
+#[test]
+fn a_stale_tree_is_found_at_a_revision_too() {
+    let repo = Repo::new();
+    let stale_at = |rev: &str| -> Vec<String> {
+        let out = repo.diff(&["--base", "main", "--head", rev, "--format", "json"]);
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        json["stale"]
+            .as_array()
+            .expect("stale")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(stale_at("main"), Vec::<String>::new());
+
+    // A config change and a removed client, committed without rendering.
+    repo.edit(
+        "      config: {LOG_LEVEL: info}\n",
+        "      config: {LOG_LEVEL: debug}\n",
+    );
+    repo.commit("catalog only");
+    let stale = stale_at("pr");
+    assert!(
+        stale.contains(&"clusters/dev/tenants/acme-corp/configmap.yaml".to_owned()),
+        "{stale:?}"
+    );
+    assert!(
+        stale.iter().all(|p| p.contains("/tenants/acme-corp/")),
+        "only acme-corp's files: {stale:?}"
+    );
+
+    // Rendered and committed: current. A hand-written gotk-sync.yaml (flux bootstrap) where
+    // tenantgen would write one is left alone by render, so it is not stale either.
+    repo.render();
+    let sync = repo.path().join("clusters/dev/flux-system/gotk-sync.yaml");
+    std::fs::create_dir_all(sync.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&sync, "# written by flux bootstrap\n").expect("write");
+    repo.commit("rendered");
+    assert_eq!(stale_at("pr"), Vec::<String>::new());
+
+    // A file deleted from the committed tree is missing; an owned file no rendering makes is extra.
+    std::fs::remove_file(
+        repo.path()
+            .join("clusters/staging/tenants/acme-corp/service.yaml"),
+    )
+    .expect("rm");
+    std::fs::write(
+        repo.path()
+            .join("clusters/staging/tenants/acme-corp/leftover.yaml"),
+        format!("{}\n", tenantgen::tree::header()),
+    )
+    .expect("write");
+    repo.commit("hand edits");
+    assert_eq!(
+        stale_at("pr"),
+        vec![
+            "clusters/staging/tenants/acme-corp/leftover.yaml".to_owned(),
+            "clusters/staging/tenants/acme-corp/service.yaml".to_owned(),
+        ]
+    );
+}
+
 #[test]
 fn a_render_error_on_either_side_is_an_error_never_a_difference() {
     let repo = Repo::new();
