@@ -1,8 +1,35 @@
-//! Prints a synthetic catalog of N clients (default 1000), for `scripts/bench-scale`.
+//! For `scripts/bench-scale`. `synthetic N` prints a synthetic catalog of N clients (default
+//! 1000). `synthetic --render-to-memory FILE` checks the catalog in FILE and renders every
+//! zone's files without writing them (counting files and bytes), so the script can set the
+//! rendering itself against `tenantgen render`, which also does the file I/O.
 fn main() {
-    let n = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(1000);
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, file] = args.as_slice()
+        && flag == "--render-to-memory"
+    {
+        let checked = match tenantgen::check::check_file(std::path::Path::new(file)) {
+            Ok(c) => c,
+            Err(problems) => {
+                eprintln!("{file}: {} problems", problems.len());
+                std::process::exit(1);
+            }
+        };
+        let options = tenantgen::render::Options {
+            flux_root: "./clusters".into(),
+            components: Default::default(),
+        };
+        let (mut files, mut bytes) = (0usize, 0usize);
+        for zone in &checked.model.zones {
+            let _ =
+                tenantgen::layout::each_zone_file(&checked.model, zone, &options, |_, content| {
+                    files += 1;
+                    bytes += std::hint::black_box(content).len();
+                    Ok::<(), ()>(())
+                });
+        }
+        println!("{files} files, {bytes} bytes");
+        return;
+    }
+    let n = args.first().and_then(|a| a.parse().ok()).unwrap_or(1000);
     print!("{}", tenantgen::synthetic::catalog(n));
 }
