@@ -51,20 +51,29 @@ fn mapping(out: &mut String, map: &serde_json::Map<String, Value>, level: usize)
 }
 
 fn sequence(out: &mut String, items: &[Value], level: usize) {
-    let mut first = true;
-    for item in items {
-        if !first {
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
             indent(out, level);
         }
-        first = false;
-        out.push_str("- ");
-        match item {
-            Value::Object(map) if !map.is_empty() => mapping(out, map, level + 2),
-            Value::Array(inner) if !inner.is_empty() => sequence(out, inner, level + 2),
-            other => {
-                scalar(out, other, level + 2);
-                out.push('\n');
-            }
+        item_body(out, item, level);
+    }
+}
+
+/// One entry of a block sequence indented by `level`, exactly as `document` writes it inside
+/// a list: lets a long list be written an entry at a time.
+pub fn list_item(out: &mut String, item: &Value, level: usize) {
+    indent(out, level);
+    item_body(out, item, level);
+}
+
+fn item_body(out: &mut String, item: &Value, level: usize) {
+    out.push_str("- ");
+    match item {
+        Value::Object(map) if !map.is_empty() => mapping(out, map, level + 2),
+        Value::Array(inner) if !inner.is_empty() => sequence(out, inner, level + 2),
+        other => {
+            scalar(out, other, level + 2);
+            out.push('\n');
         }
     }
 }

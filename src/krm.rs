@@ -9,6 +9,8 @@ use serde_json::{Map, Value, json};
 
 use crate::check::{self, Checked};
 use crate::diagnostics::{Diagnostic, Severity};
+use crate::emit;
+use crate::model::Zone;
 use crate::render::{self, Options, Placed};
 use crate::source::Source;
 use crate::yaml::{self, Document, Numbers};
@@ -22,15 +24,73 @@ const PATH_ANNOTATIONS: [&str; 2] = [
 /// The function's answer: the ResourceList to print, and the problems for stderr.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The ResourceList without the generated objects: the input items kept, and results.
     pub resource_list: Value,
     pub problems: Vec<Diagnostic>,
+    /// The catalog and zone whose objects are appended to the items, rendered only as they
+    /// are written (`write`) or collected (`into_value`).
+    generated: Option<(Box<Checked>, String)>,
 }
 
 impl Outcome {
     pub fn failed(&self) -> bool {
         self.problems.iter().any(Diagnostic::is_error)
     }
+
+    /// The whole ResourceList as one value, generated objects included.
+    pub fn into_value(self) -> Value {
+        let mut list = self.resource_list;
+        if let Some((checked, zone)) = &self.generated
+            && let Ok(zone) = zone_of(checked, zone)
+            && let Some(items) = list.get_mut("items").and_then(Value::as_array_mut)
+        {
+            let _ = each_generated(checked, zone, |p| {
+                items.push(p.object);
+                Ok::<(), std::convert::Infallible>(())
+            });
+        }
+        list
+    }
+
+    /// The ResourceList as YAML text, exactly as `emit::document(&self.into_value())` writes
+    /// it, handed to `sink` in pieces: the generated objects are rendered and written a
+    /// client at a time, so a zone of thousands of clients is never in memory whole.
+    pub fn write<E>(&self, mut sink: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
+        let Some((checked, zone)) = self
+            .generated
+            .as_ref()
+            .and_then(|(c, z)| Some((c, zone_of(c, z).ok()?)))
+        else {
+            let mut text = String::new();
+            emit::document(&mut text, &self.resource_list);
+            return sink(&text);
+        };
+        let mut buf = String::new();
+        emit::document(&mut buf, &json!({"apiVersion": API_VERSION}));
+        buf.push_str("items:\n");
+        let kept = self.resource_list.get("items").and_then(Value::as_array);
+        for item in kept.into_iter().flatten() {
+            emit::list_item(&mut buf, item, 2);
+        }
+        sink(&buf)?;
+        each_generated(checked, zone, |p| {
+            buf.clear();
+            emit::list_item(&mut buf, &p.object, 2);
+            sink(&buf)
+        })?;
+        // Keys in emit's (sorted) order: apiVersion, items, kind, results.
+        let mut rest = self.resource_list.clone();
+        if let Some(m) = rest.as_object_mut() {
+            m.remove("apiVersion");
+            m.remove("items");
+        }
+        buf.clear();
+        emit::document(&mut buf, &rest);
+        sink(&buf)
+    }
 }
+
+const API_VERSION: &str = "config.kubernetes.io/v1";
 
 fn annotation<'a>(config: &'a Value, key: &str) -> Option<&'a str> {
     config
@@ -86,16 +146,15 @@ pub fn process(input: &str) -> Outcome {
         Ok(c) => c,
         Err(problems) => return outcome(items, problems),
     };
-    match generate(&checked, &zone) {
-        Ok(objects) => {
-            // What an earlier run generated is replaced, not duplicated: kpt feeds a
-            // pipeline's output back in, and a removed client must disappear.
-            let mut all: Vec<Value> = items.into_iter().filter(|i| !generated_by_us(i)).collect();
-            all.extend(objects.into_iter().map(|p| p.object));
-            outcome(all, checked.warnings)
-        }
-        Err(d) => outcome(items, vec![*d]),
+    if let Err(d) = zone_of(&checked, &zone) {
+        return outcome(items, vec![*d]);
     }
+    // What an earlier run generated is replaced, not duplicated: kpt feeds a pipeline's
+    // output back in, and a removed client must disappear.
+    let kept: Vec<Value> = items.into_iter().filter(|i| !generated_by_us(i)).collect();
+    let mut answer = outcome(kept, checked.warnings.clone());
+    answer.generated = Some((Box::new(checked), zone));
+    answer
 }
 
 fn generated_by_us(item: &Value) -> bool {
@@ -142,29 +201,38 @@ fn check_config(name: &str, config: Value, stream: &Document) -> Result<Checked,
     })
 }
 
-/// The objects of one zone, exactly as the standalone tree holds them.
-pub fn generate(checked: &Checked, zone: &str) -> Result<Vec<Placed>, Box<Diagnostic>> {
+/// The zone of the catalog named by the annotation, or why it is not one.
+pub fn zone_of<'a>(checked: &'a Checked, zone: &str) -> Result<&'a Zone, Box<Diagnostic>> {
     let m = &checked.model;
-    let Some(z) = m.zones.iter().find(|z| z.name == zone) else {
+    m.zones.iter().find(|z| z.name == zone).ok_or_else(|| {
         let names: Vec<_> = m.zones.iter().map(|z| z.name.as_str()).collect();
-        return Err(Box::new(
+        Box::new(
             Diagnostic::error("krm-zone", format!("zone `{zone}` is not in the catalog"))
                 .at(&checked.source.name, None)
                 .field(format!("metadata.annotations.{ZONE_ANNOTATION}"))
                 .hint(format!("use one of: {}", names.join(", "))),
-        ));
-    };
+        )
+    })
+}
+
+/// The objects of one zone, exactly as the standalone tree holds them, handed to `sink` one
+/// at a time.
+pub fn each_generated<E>(
+    checked: &Checked,
+    z: &Zone,
+    sink: impl FnMut(Placed) -> Result<(), E>,
+) -> Result<(), E> {
     let options = Options {
         flux_root: "./clusters".into(),
         components: Default::default(),
     };
-    Ok(render::zone(m, z, &options))
+    render::each_object(&checked.model, z, &options, |_| true, sink)
 }
 
 fn outcome(items: Vec<Value>, problems: Vec<Diagnostic>) -> Outcome {
     let results: Vec<Value> = problems.iter().map(result).collect();
     let mut list = Map::new();
-    list.insert("apiVersion".into(), "config.kubernetes.io/v1".into());
+    list.insert("apiVersion".into(), API_VERSION.into());
     list.insert("kind".into(), "ResourceList".into());
     list.insert("items".into(), Value::Array(items));
     if !results.is_empty() {
@@ -173,6 +241,7 @@ fn outcome(items: Vec<Value>, problems: Vec<Diagnostic>) -> Outcome {
     Outcome {
         resource_list: Value::Object(list),
         problems,
+        generated: None,
     }
 }
 

@@ -12,7 +12,7 @@ use crate::krm::{self, ZONE_ANNOTATION};
 use crate::source::MAX_FILE_BYTES;
 
 use super::{
-    CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, count, print_data, print_problems,
+    CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, Stdout, count, print_data, print_problems,
 };
 
 pub fn run(args: &KrmArgs) -> CommandResult {
@@ -28,9 +28,10 @@ pub fn run(args: &KrmArgs) -> CommandResult {
                 .hint("pipe a config.kubernetes.io/v1 ResourceList in UTF-8")
         })?;
     let outcome = krm::process(&input);
-    let mut text = String::new();
-    emit::document(&mut text, &outcome.resource_list);
-    print_data(&text)?;
+    drop(input);
+    let mut out = Stdout::locked();
+    outcome.write(|text| out.write(text))?;
+    out.finish()?;
     // kustomize never shows `results`, so problems are also printed for people.
     print_problems(&outcome.problems);
     if outcome.failed() {
@@ -63,13 +64,16 @@ fn legacy(config: &std::path::Path) -> CommandResult {
             "add `{ZONE_ANNOTATION}: <zone>` to its metadata.annotations"
         )));
     };
-    let objects = krm::generate(&checked, &zone).map_err(|d| fail(&[*d]))?;
+    let zone = krm::zone_of(&checked, &zone).map_err(|d| fail(&[*d]))?;
+    let mut out = Stdout::locked();
     let mut text = String::new();
-    for p in &objects {
+    krm::each_generated(&checked, zone, |p| {
+        text.clear();
         text.push_str("---\n");
         emit::document(&mut text, &p.object);
-    }
-    print_data(&text)?;
+        out.write(&text)
+    })?;
+    out.finish()?;
     Ok(EXIT_OK)
 }
 

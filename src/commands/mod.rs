@@ -92,6 +92,36 @@ pub fn print_data(text: &str) -> Result<(), CommandError> {
     }
 }
 
+/// Standard output written in pieces (a long stream, never held whole), buffered, with the
+/// same broken-pipe rule as `print_data`: a reader that stops early is not an error.
+pub struct Stdout(io::BufWriter<io::StdoutLock<'static>>);
+
+impl Stdout {
+    pub fn locked() -> Self {
+        Stdout(io::BufWriter::with_capacity(1 << 16, io::stdout().lock()))
+    }
+
+    pub fn write(&mut self, text: &str) -> Result<(), CommandError> {
+        self.0.write_all(text.as_bytes()).map_err(output_error)
+    }
+
+    pub fn finish(mut self) -> Result<(), CommandError> {
+        self.0.flush().map_err(output_error)
+    }
+}
+
+fn output_error(e: io::Error) -> CommandError {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        CommandError {
+            exit: EXIT_OK,
+            message: String::new(),
+            hint: None,
+        }
+    } else {
+        CommandError::from(e)
+    }
+}
+
 /// Prints problems to stderr, one block each, then a count line.
 pub fn print_problems(problems: &[Diagnostic]) {
     let mut err = io::stderr().lock();

@@ -99,12 +99,32 @@ pub fn zone_filtered(
     include: impl Fn(&str) -> bool,
 ) -> Vec<Placed> {
     let mut out = Vec::new();
+    let _ = each_object(catalog, zone, options, include, |p| {
+        out.push(p);
+        Ok::<(), std::convert::Infallible>(())
+    });
+    out
+}
+
+/// The objects of `zone_filtered`, in the same order, handed to `sink` as they are made: one
+/// client's objects at a time are in memory, never the whole zone.
+pub fn each_object<E>(
+    catalog: &Catalog,
+    zone: &Zone,
+    options: &Options,
+    include: impl Fn(&str) -> bool,
+    mut sink: impl FnMut(Placed) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut out = Vec::new();
     platform::render(catalog, zone, &mut out);
+    out.drain(..).try_for_each(&mut sink)?;
     for c in catalog.clients.iter().filter(|c| include(&c.name)) {
-        out.extend(client_objects(catalog, zone, c));
+        client_objects(catalog, zone, c)
+            .into_iter()
+            .try_for_each(&mut sink)?;
     }
     flux::render(catalog, zone, options, &mut out);
-    out
+    out.drain(..).try_for_each(&mut sink)
 }
 
 /// The objects one client has in one zone (none when it has no version there): the part of

@@ -651,13 +651,28 @@ fn krm_bases() -> &'static [Vec<u8>] {
 
 fn krm_answers(input: &str) -> Result<(), TestCaseError> {
     let outcome = tenantgen::krm::process(input);
-    let list = &outcome.resource_list;
+    let failed = outcome.failed();
+    // The answer is written a piece at a time; it must be the whole list's one document.
+    let mut streamed = String::new();
+    let _ = outcome.write(|t| {
+        streamed.push_str(t);
+        Ok::<(), ()>(())
+    });
+    let list = &outcome.into_value();
+    let mut whole = String::new();
+    tenantgen::emit::document(&mut whole, list);
+    prop_assert!(
+        streamed == whole,
+        "streamed:\n{}\nwhole:\n{}",
+        streamed,
+        whole
+    );
     prop_assert_eq!(
         list.get("kind").and_then(Value::as_str),
         Some("ResourceList")
     );
     prop_assert!(list.get("items").is_some_and(Value::is_array), "{}", list);
-    if outcome.failed() {
+    if failed {
         let results = list
             .get("results")
             .and_then(Value::as_array)
@@ -692,6 +707,18 @@ proptest! {
     ) {
         let bytes = ms.iter().fold(krm_bases()[base].clone(), apply);
         krm_answers(&String::from_utf8_lossy(&bytes))?;
+    }
+}
+
+/// The valid ResourceLists themselves: generated objects are written as they are rendered,
+/// and the text is the one document of the whole list.
+#[test]
+fn krm_streams_exactly_the_whole_resource_list() {
+    for base in krm_bases() {
+        let text = String::from_utf8(base.clone()).expect("utf-8");
+        let outcome = tenantgen::krm::process(&text);
+        assert!(!outcome.failed(), "{:?}", outcome.problems);
+        krm_answers(&text).expect("answers");
     }
 }
 
