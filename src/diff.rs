@@ -90,16 +90,23 @@ pub fn render_side(checked: &Checked, only: Option<&BTreeSet<String>>) -> Side {
         flux_root: "./clusters".into(),
         components: BTreeMap::new(),
     };
+    let wanted = |c: &str| only.is_none_or(|o| o.contains(c));
     let mut side = Side::new();
     for zone in &m.zones {
-        for p in render::zone_filtered(m, zone, &options, |c| only.is_none_or(|o| o.contains(c))) {
-            let object = Object {
-                client: p.client.clone(),
-                applied_by: applied_by(&p, m),
-                value: p.object.clone(),
-            };
-            side.insert(key_of(&zone.name, &p.object), object);
-        }
+        let _ = render::each_object(m, zone, &options, wanted, |p| {
+            // Flux renders every client's Kustomization; the unchanged ones are left out as
+            // they come, so a large catalog's side holds only what can differ.
+            if p.client.as_deref().is_none_or(wanted) {
+                let key = key_of(&zone.name, &p.object);
+                let object = Object {
+                    applied_by: applied_by(&p, m),
+                    client: p.client,
+                    value: p.object,
+                };
+                side.insert(key, object);
+            }
+            Ok::<(), std::convert::Infallible>(())
+        });
     }
     side
 }
@@ -110,20 +117,20 @@ pub fn changed_clients(base: &raw::Catalog, head: &raw::Catalog) -> Option<BTree
     if base.spec.platform != head.spec.platform || base.spec.zones != head.spec.zones {
         return None;
     }
-    let index = |c: &raw::Catalog| {
+    fn index(c: &raw::Catalog) -> BTreeMap<&str, &raw::Client> {
         c.spec
             .clients
             .iter()
-            .map(|x| (x.name.clone(), x.clone()))
-            .collect::<BTreeMap<_, _>>()
-    };
+            .map(|x| (x.name.as_str(), x))
+            .collect()
+    }
     let (b, h) = (index(base), index(head));
-    let names: BTreeSet<&String> = b.keys().chain(h.keys()).collect();
+    let names: BTreeSet<&str> = b.keys().chain(h.keys()).copied().collect();
     Some(
         names
             .into_iter()
-            .filter(|n| b.get(*n) != h.get(*n))
-            .cloned()
+            .filter(|n| b.get(n) != h.get(n))
+            .map(str::to_owned)
             .collect(),
     )
 }
