@@ -4,13 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..
-mkdir -p corpus/validate corpus/render corpus/krm
+mkdir -p corpus/validate corpus/render corpus/krm corpus/diff
 
 catalogs=("$root"/clients/clients.yaml "$root"/tests/fixtures/valid/*.yaml "$root"/tests/fixtures/invalid/*.yaml "$root"/tests/fixtures/many_problems.yaml)
 for f in "${catalogs[@]}"; do
   name="$(basename "$(dirname "$f")")-$(basename "$f")"
   cp "$f" "corpus/validate/$name"
   cp "$f" "corpus/render/$name"
+done
+# diff: without a NUL byte the input is the head and the sample catalog the base.
+for f in "$root"/clients/clients.yaml "$root"/tests/fixtures/valid/*.yaml; do
+  cp "$f" "corpus/diff/$(basename "$f")"
 done
 
 # KRM: each catalog wrapped as the functionConfig of a ResourceList, for the zone `dev`
@@ -22,4 +26,4 @@ for f in "$root"/clients/clients.yaml "$root"/tests/fixtures/valid/*.yaml; do
   printf 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: mine\n      namespace: default\n    data: {a: "1"}\nfunctionConfig:\n%s\n' "$config" >"corpus/krm/$name-with-item.yaml"
 done
 printf 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\n' >corpus/krm/no-config.yaml
-echo "seeded: $(ls corpus/validate | wc -l) validate, $(ls corpus/render | wc -l) render, $(ls corpus/krm | wc -l) krm"
+echo "seeded: $(ls corpus/validate | wc -l) validate, $(ls corpus/render | wc -l) render, $(ls corpus/krm | wc -l) krm, $(ls corpus/diff | wc -l) diff"
