@@ -621,6 +621,79 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
+// Diff input: any two catalogs give a report that fits, parses and means what it says.
+// ---------------------------------------------------------------------------------------
+
+/// What the `diff` fuzz target checks, for two catalog texts (an invalid side is skipped: the
+/// CLI reports it as an error, never as a difference).
+fn diff_holds(base: &str, head: &str) -> Result<(), TestCaseError> {
+    use tenantgen::{diff, report};
+    let (Ok(b), Ok(h)) = (
+        check_source(Source::from_text("base.yaml", base)),
+        check_source(Source::from_text("head.yaml", head)),
+    ) else {
+        return Ok(());
+    };
+    let only = diff::changed_clients(&b.raw, &h.raw);
+    let (bs, hs) = (
+        diff::render_side(&b, only.as_ref()),
+        diff::render_side(&h, only.as_ref()),
+    );
+    let r = diff::compare(&bs, &hs, Some((&b, &h)));
+    let md = report::markdown(
+        &r,
+        &report::Links::default(),
+        report::DEFAULT_TEMPLATE,
+        report::COMMENT_LIMIT,
+    )
+    .map_err(|e| TestCaseError::fail(format!("the built-in template fails: {e}")))?;
+    prop_assert!(md.chars().count() <= report::COMMENT_LIMIT);
+    let json: Result<Value, _> = serde_json::from_str(&report::json(&r));
+    prop_assert!(json.is_ok_and(|j| j.is_object()), "the JSON report parses");
+    // Rendering only the clients that changed finds exactly what rendering everything finds.
+    let full = diff::compare(
+        &diff::render_side(&b, None),
+        &diff::render_side(&h, None),
+        Some((&b, &h)),
+    );
+    prop_assert_eq!(report::json(&full), report::json(&r));
+    let same = diff::compare(&hs, &hs, Some((&h, &h)));
+    prop_assert_eq!(same.counts.total(), 0, "a side differs from itself");
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Two generated catalogs: clients added, removed, re-tiered, re-versioned, zones changed.
+    #[test]
+    fn diff_of_any_two_catalogs_fits_parses_and_matches_a_full_render(
+        (c1, u1, k1, _) in generated_catalog(),
+        (c2, u2, k2, _) in generated_catalog(),
+    ) {
+        // Head's clients take base's names where both have one: changed clients, not only
+        // added and removed ones.
+        let k2: Vec<(String, ClientSpec)> = k2
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, spec))| (k1.get(i).map_or(name, |(n, _)| n.clone()), spec))
+            .collect();
+        diff_holds(
+            &catalog_text(&catalog_json(c1, u1, &k1)),
+            &catalog_text(&catalog_json(c2, u2, &k2)),
+        )?;
+    }
+
+    /// The sample against an edited sample (an edit that keeps it valid is a real change).
+    #[test]
+    fn diff_of_the_sample_against_an_edit_of_it(bytes in mutated_catalog()) {
+        if let Ok(head) = String::from_utf8(bytes) {
+            diff_holds(&sample_text(), &head)?;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
 // KRM input: whatever arrives on stdin, a ResourceList comes back.
 // ---------------------------------------------------------------------------------------
 
