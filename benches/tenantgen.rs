@@ -73,12 +73,7 @@ fn stages(c: &mut Criterion) {
                 check::check_source(Source::from_text("base.yaml", base.as_str())).expect("base");
             let head =
                 check::check_source(Source::from_text("head.yaml", head.as_str())).expect("head");
-            let only = diff::changed_clients(&base.raw, &head.raw);
-            let r = diff::compare(
-                &diff::render_side(&base, only.as_ref()),
-                &diff::render_side(&head, only.as_ref()),
-                Some((&base, &head)),
-            );
+            let r = diff::compare_catalogs(&base, &head);
             assert_eq!(
                 r.zones.values().map(|z| z.len()).sum::<usize>(),
                 30,

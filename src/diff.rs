@@ -111,6 +111,17 @@ pub fn render_side(checked: &Checked, only: Option<&BTreeSet<String>>) -> Side {
     side
 }
 
+/// What changes from `base` to `head`: only the clients that can differ are rendered, so a
+/// change to a few clients of a large catalog costs a few clients.
+pub fn compare_catalogs(base: &Checked, head: &Checked) -> Report {
+    let only = changed_clients(&base.raw, &head.raw);
+    compare(
+        &render_side(base, only.as_ref()),
+        &render_side(head, only.as_ref()),
+        Some((base, head)),
+    )
+}
+
 /// The clients whose objects can differ between two catalogs, or `None` when anything can
 /// (the platform or the zones changed).
 pub fn changed_clients(base: &raw::Catalog, head: &raw::Catalog) -> Option<BTreeSet<String>> {

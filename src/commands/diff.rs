@@ -353,14 +353,7 @@ pub fn run(args: &DiffArgs) -> CommandResult {
         None => check_side(format!("{base_rev}:{rel}"), empty_like(&head), "base")?,
     };
     let mut report = match args.compare {
-        Compare::Rendered => {
-            let only = diff::changed_clients(&base.raw, &head.raw);
-            diff::compare(
-                &diff::render_side(&base, only.as_ref()),
-                &diff::render_side(&head, only.as_ref()),
-                Some((&base, &head)),
-            )
-        }
+        Compare::Rendered => diff::compare_catalogs(&base, &head),
         Compare::Generator => diff::compare(
             &parse_tree(&committed_tree(&repo, &args.output, head_rev), &head),
             &diff::render_side(&head, None),

@@ -449,12 +449,7 @@ fn markdown_for_a_thousand_client_change_fits_one_comment() {
     head_text.truncate(cut);
     let base = check_source(Source::from_text("base.yaml", base_text)).expect("base");
     let head = check_source(Source::from_text("head.yaml", head_text)).expect("head");
-    let only = diff::changed_clients(&base.raw, &head.raw);
-    let r = diff::compare(
-        &diff::render_side(&base, only.as_ref()),
-        &diff::render_side(&head, only.as_ref()),
-        Some((&base, &head)),
-    );
+    let r = diff::compare_catalogs(&base, &head);
     assert_eq!(
         (r.counts.changed, r.counts.added),
         (990, 0),

@@ -634,12 +634,7 @@ fn diff_holds(base: &str, head: &str) -> Result<(), TestCaseError> {
     ) else {
         return Ok(());
     };
-    let only = diff::changed_clients(&b.raw, &h.raw);
-    let (bs, hs) = (
-        diff::render_side(&b, only.as_ref()),
-        diff::render_side(&h, only.as_ref()),
-    );
-    let r = diff::compare(&bs, &hs, Some((&b, &h)));
+    let r = diff::compare_catalogs(&b, &h);
     let md = report::markdown(
         &r,
         &report::Links::default(),
@@ -651,13 +646,10 @@ fn diff_holds(base: &str, head: &str) -> Result<(), TestCaseError> {
     let json: Result<Value, _> = serde_json::from_str(&report::json(&r));
     prop_assert!(json.is_ok_and(|j| j.is_object()), "the JSON report parses");
     // Rendering only the clients that changed finds exactly what rendering everything finds.
-    let full = diff::compare(
-        &diff::render_side(&b, None),
-        &diff::render_side(&h, None),
-        Some((&b, &h)),
-    );
+    let (b_all, h_all) = (diff::render_side(&b, None), diff::render_side(&h, None));
+    let full = diff::compare(&b_all, &h_all, Some((&b, &h)));
     prop_assert_eq!(report::json(&full), report::json(&r));
-    let same = diff::compare(&hs, &hs, Some((&h, &h)));
+    let same = diff::compare(&h_all, &h_all, Some((&h, &h)));
     prop_assert_eq!(same.counts.total(), 0, "a side differs from itself");
     Ok(())
 }
