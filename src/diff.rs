@@ -122,6 +122,17 @@ pub fn compare_catalogs(base: &Checked, head: &Checked) -> Report {
     )
 }
 
+/// The images of a workload's pod template, in container order.
+fn container_images(workload: &Value) -> Vec<&str> {
+    workload
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("image").and_then(Value::as_str))
+        .collect()
+}
+
 /// The clients whose objects can differ between two catalogs, or `None` when anything can
 /// (the platform or the zones changed).
 pub fn changed_clients(base: &raw::Catalog, head: &raw::Catalog) -> Option<BTreeSet<String>> {
@@ -519,24 +530,11 @@ fn object_flags(key: &Key, change: Change, b: Option<&Object>, h: Option<&Object
             "Deployment" | "StatefulSet" | "DaemonSet"
         )
     }) {
-        let images: Vec<String> = h
-            .value
-            .pointer("/spec/template/spec/containers")
-            .and_then(Value::as_array)
+        let before = b.map(|o| container_images(&o.value)).unwrap_or_default();
+        for image in container_images(&h.value)
             .into_iter()
-            .flatten()
-            .filter_map(|c| c.get("image").and_then(Value::as_str))
-            .map(str::to_owned)
-            .collect();
-        let before: Vec<String> = b
-            .and_then(|o| o.value.pointer("/spec/template/spec/containers"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|c| c.get("image").and_then(Value::as_str))
-            .map(str::to_owned)
-            .collect();
-        for image in images.iter().filter(|i| !before.contains(i)) {
+            .filter(|i| !before.contains(i))
+        {
             let tag = image
                 .split('@')
                 .next()
