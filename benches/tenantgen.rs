@@ -6,13 +6,6 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use tenantgen::{check, diff, krm, layout, render, report, source::Source, synthetic};
 
-fn options() -> render::Options {
-    render::Options {
-        flux_root: "./clusters".into(),
-        components: Default::default(),
-    }
-}
-
 fn stages(c: &mut Criterion) {
     let mut group = c.benchmark_group("stages");
     group.sample_size(10);
@@ -33,8 +26,9 @@ fn stages(c: &mut Criterion) {
                 b.iter(|| {
                     let mut bytes = 0;
                     for zone in &checked.model.zones {
-                        let objects = render::zone(&checked.model, zone, &options());
-                        bytes += layout::zone_files(&objects, &options())
+                        let objects =
+                            render::zone(&checked.model, zone, &render::Options::default());
+                        bytes += layout::zone_files(&objects, &render::Options::default())
                             .values()
                             .map(String::len)
                             .sum::<usize>();

@@ -14,10 +14,7 @@ fn main() {
                 std::process::exit(1);
             }
         };
-        let options = tenantgen::render::Options {
-            flux_root: "./clusters".into(),
-            components: Default::default(),
-        };
+        let options = tenantgen::render::Options::default();
         let (mut files, mut bytes) = (0usize, 0usize);
         for zone in &checked.model.zones {
             let _ =

@@ -86,10 +86,7 @@ fn applied_by(p: &Placed, catalog: &crate::model::Catalog) -> String {
 /// (platform and Flux objects are always rendered), for diffs of large catalogs.
 pub fn render_side(checked: &Checked, only: Option<&BTreeSet<String>>) -> Side {
     let m = &checked.model;
-    let options = Options {
-        flux_root: "./clusters".into(),
-        components: BTreeMap::new(),
-    };
+    let options = Options::default();
     let wanted = |c: &str| only.is_none_or(|o| o.contains(c));
     let mut side = Side::new();
     for zone in &m.zones {

@@ -222,10 +222,7 @@ pub fn each_generated<E>(
     z: &Zone,
     sink: impl FnMut(Placed) -> Result<(), E>,
 ) -> Result<(), E> {
-    let options = Options {
-        flux_root: "./clusters".into(),
-        components: Default::default(),
-    };
+    let options = Options::default();
     render::each_object(&checked.model, z, &options, |_| true, sink)
 }
 

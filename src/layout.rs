@@ -154,10 +154,7 @@ mod tests {
         for text in catalogs {
             let checked = check_source(Source::from_text("c.yaml", text)).expect("valid");
             let m = &checked.model;
-            let mut options = Options {
-                flux_root: "./clusters".into(),
-                components: Default::default(),
-            };
+            let mut options = Options::default();
             if let Some(c) = m.clients.first() {
                 options
                     .components

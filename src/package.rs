@@ -118,14 +118,7 @@ pub fn build(catalog: &Catalog, inputs: &Inputs) -> Result<Package, PackageError
         d.version.clone_from(version);
         d.image.clone_from(image);
     }
-    let objects = render::zone(
-        &model,
-        zone,
-        &Options {
-            flux_root: "./clusters".into(),
-            components: BTreeMap::new(),
-        },
-    );
+    let objects = render::zone(&model, zone, &Options::default());
     let mut all = String::from(emit::HEADER);
     all.push('\n');
     for p in objects

@@ -18,10 +18,7 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let model = &checked.model;
-    let options = Options {
-        flux_root: "./clusters".into(),
-        components: Default::default(),
-    };
+    let options = Options::default();
     for zone in &model.zones {
         let objects = tenantgen::render::zone(model, zone, &options);
         let files = tenantgen::layout::zone_files(&objects, &options);

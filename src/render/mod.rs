@@ -76,13 +76,24 @@ impl Placed {
 }
 
 /// Inputs render needs besides the model, resolved by the caller (they involve the disk).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Repository-relative directory of the tree as Flux sees it (`./clusters`).
     pub flux_root: String,
     /// Client -> path of its hand-written kustomize Component, relative to the client's
     /// generated directory.
     pub components: BTreeMap<String, String>,
+}
+
+/// The tree at `./clusters` with no hand-written Components: what the catalog alone renders
+/// (krm, package, diff), and what `render` writes with its default output directory.
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            flux_root: "./clusters".into(),
+            components: BTreeMap::new(),
+        }
+    }
 }
 
 /// The objects of one zone, in a stable order.

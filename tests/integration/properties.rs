@@ -7,10 +7,7 @@ use crate::support::root;
 
 fn files_of(catalog: &tenantgen::catalog::Catalog) -> Vec<(String, String)> {
     let model = tenantgen::model::Catalog::try_from(catalog).expect("model");
-    let opts = tenantgen::render::Options {
-        flux_root: "./clusters".into(),
-        components: Default::default(),
-    };
+    let opts = tenantgen::render::Options::default();
     let mut out = Vec::new();
     for zone in &model.zones {
         let objects = tenantgen::render::zone(&model, zone, &opts);

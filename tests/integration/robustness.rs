@@ -522,10 +522,7 @@ fn catalog_text(catalog: &Value) -> String {
 
 /// Every file of every zone, as `render` lays them out.
 fn render_all(checked: &tenantgen::check::Checked) -> BTreeMap<String, String> {
-    let opts = tenantgen::render::Options {
-        flux_root: "./clusters".into(),
-        components: Default::default(),
-    };
+    let opts = tenantgen::render::Options::default();
     let mut files = BTreeMap::new();
     for zone in &checked.model.zones {
         let objects = tenantgen::render::zone(&checked.model, zone, &opts);
