@@ -188,115 +188,76 @@ fn translate(
     source: &Source,
     out: &mut Vec<(String, Diagnostic)>,
 ) {
-    {
-        let pointer = error.instance_path().as_str().to_owned();
-        let schema_path = error.schema_path().as_str().to_owned();
-        let instance = error.instance().clone().into_owned();
-        match error.kind() {
-            ValidationErrorKind::AdditionalProperties { unexpected } => {
-                let known = known_fields(&schema_path);
-                for key in unexpected {
-                    let at = format!("{pointer}/{}", escape_segment(key));
-                    let hint = match closest(key, &known) {
-                        Some(s) => format!(
-                            "did you mean `{s}`? unknown fields are errors so that a typo is never ignored"
-                        ),
-                        None => format!("remove it; fields allowed here: {}", known.join(", ")),
-                    };
-                    let d = Diagnostic::error("unknown-field", format!("unknown field `{key}`"))
-                        .at(&source.name, doc.map.locate(&at))
-                        .field(field_name(&at))
-                        .hint(hint);
-                    out.push((pointer.clone(), d));
-                }
-            }
-            ValidationErrorKind::Required { property } => {
-                let name = property.as_str().unwrap_or_default();
-                let at = format!("{pointer}/{}", escape_segment(name));
-                let d =
-                    Diagnostic::error("missing-field", format!("missing required field `{name}`"))
-                        .at(&source.name, doc.map.locate(&pointer))
-                        .field(field_name(&at))
-                        .hint(
-                            field_hint(&at)
-                                .unwrap_or("add it; `tenantgen schema` lists every field"),
-                        );
+    let pointer = error.instance_path().as_str().to_owned();
+    let schema_path = error.schema_path().as_str().to_owned();
+    let instance = error.instance().clone().into_owned();
+    match error.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let known = known_fields(&schema_path);
+            for key in unexpected {
+                let at = format!("{pointer}/{}", escape_segment(key));
+                let hint = match closest(key, &known) {
+                    Some(s) => format!(
+                        "did you mean `{s}`? unknown fields are errors so that a typo is never ignored"
+                    ),
+                    None => format!("remove it; fields allowed here: {}", known.join(", ")),
+                };
+                let d = Diagnostic::error("unknown-field", format!("unknown field `{key}`"))
+                    .at(&source.name, doc.map.locate(&at))
+                    .field(field_name(&at))
+                    .hint(hint);
                 out.push((pointer.clone(), d));
             }
-            ValidationErrorKind::OneOfNotValid { .. } | ValidationErrorKind::AnyOf { .. }
-                if !choices(&schema_path).is_empty() =>
-            {
-                let options = choices(&schema_path);
-                let listed = options
-                    .iter()
-                    .map(|o| format!("`{o}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let d = Diagnostic::error(
-                    "not-allowed",
-                    format!("{} is not one of {listed}", show(&instance)),
-                )
-                .at(&source.name, doc.map.locate_value(&pointer))
-                .field(field_name(&pointer))
-                .hint(
-                    field_hint(&pointer)
-                        .map_or_else(|| format!("use one of {listed}"), str::to_owned),
-                );
-                out.push((pointer, d));
-            }
-            ValidationErrorKind::OneOfNotValid { context }
-            | ValidationErrorKind::AnyOf { context }
-                if intended_branch(context, &pointer).is_some() =>
-            {
-                for inner in intended_branch(context, &pointer).into_iter().flatten() {
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default();
+            let at = format!("{pointer}/{}", escape_segment(name));
+            let d = Diagnostic::error("missing-field", format!("missing required field `{name}`"))
+                .at(&source.name, doc.map.locate(&pointer))
+                .field(field_name(&at))
+                .hint(field_hint(&at).unwrap_or("add it; `tenantgen schema` lists every field"));
+            out.push((pointer.clone(), d));
+        }
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            let options = choices(&schema_path);
+            if !options.is_empty() {
+                out.push((
+                    pointer.clone(),
+                    not_one_of(&options, &instance, &pointer, doc, source),
+                ));
+            } else if let Some(branch) = intended_branch(context, &pointer) {
+                for inner in branch {
                     translate(inner, doc, source, out);
                 }
+            } else {
+                out.push((
+                    pointer.clone(),
+                    no_type_fits(context, &instance, &pointer, doc, source),
+                ));
             }
-            ValidationErrorKind::OneOfNotValid { context }
-            | ValidationErrorKind::AnyOf { context } => {
-                // Every branch rejected the value for its type alone.
-                let mut expected: Vec<String> = Vec::new();
-                for e in context.iter().flatten() {
-                    if let ValidationErrorKind::Type { kind } = e.kind() {
-                        for t in expected_types(kind) {
-                            if !expected.contains(&t) {
-                                expected.push(t);
-                            }
-                        }
-                    }
-                }
-                if expected.len() > 1 {
-                    expected.retain(|t| t != "null");
-                }
-                let d = Diagnostic::error("wrong-type", found(&expected.join(" or "), &instance))
-                    .at(&source.name, doc.map.locate_value(&pointer))
-                    .field(field_name(&pointer))
-                    .hint(type_hint(&expected, &pointer));
-                out.push((pointer, d));
+        }
+        kind => {
+            let message = describe(kind, &instance, &pointer);
+            let mut d = Diagnostic::error(code_of(kind), message)
+                .at(&source.name, doc.map.locate_value(&pointer))
+                .field(field_name(&pointer));
+            if let ValidationErrorKind::Type { kind } = kind {
+                d = d.hint(type_hint(&expected_types(kind), &pointer));
+            } else if let Some(hint) = field_hint(&pointer) {
+                d = d.hint(hint);
+            } else if let ValidationErrorKind::Enum { options } = kind {
+                d = d.hint(format!("use one of {}", list(options)));
+            } else if let ValidationErrorKind::Maximum { limit } = kind {
+                d = d.hint(format!("use a value of at most {limit}"));
+            } else if let ValidationErrorKind::Minimum { limit } = kind {
+                d = d.hint(format!("use a value of at least {limit}"));
+            } else {
+                d = d.hint(format!(
+                    "see `{}` in the catalog reference (`tenantgen schema`)",
+                    field_name(&pointer)
+                ));
             }
-            kind => {
-                let message = describe(kind, &instance, &pointer);
-                let mut d = Diagnostic::error(code_of(kind), message)
-                    .at(&source.name, doc.map.locate_value(&pointer))
-                    .field(field_name(&pointer));
-                if let ValidationErrorKind::Type { kind } = kind {
-                    d = d.hint(type_hint(&expected_types(kind), &pointer));
-                } else if let Some(hint) = field_hint(&pointer) {
-                    d = d.hint(hint);
-                } else if let ValidationErrorKind::Enum { options } = kind {
-                    d = d.hint(format!("use one of {}", list(options)));
-                } else if let ValidationErrorKind::Maximum { limit } = kind {
-                    d = d.hint(format!("use a value of at most {limit}"));
-                } else if let ValidationErrorKind::Minimum { limit } = kind {
-                    d = d.hint(format!("use a value of at least {limit}"));
-                } else {
-                    d = d.hint(format!(
-                        "see `{}` in the catalog reference (`tenantgen schema`)",
-                        field_name(&pointer)
-                    ));
-                }
-                out.push((pointer, d));
-            }
+            out.push((pointer, d));
         }
     }
 }
@@ -336,6 +297,55 @@ fn type_hint(expected: &[String], pointer: &str) -> String {
         Some("boolean") => format!("write {key} as `true` or `false`"),
         _ => "see the catalog reference (`tenantgen schema`)".to_owned(),
     }
+}
+
+/// A value outside a documented list of choices (a `oneOf`/`anyOf` of constants).
+fn not_one_of(
+    options: &[String],
+    instance: &Value,
+    pointer: &str,
+    doc: &Document,
+    source: &Source,
+) -> Diagnostic {
+    let listed = options
+        .iter()
+        .map(|o| format!("`{o}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Diagnostic::error(
+        "not-allowed",
+        format!("{} is not one of {listed}", show(instance)),
+    )
+    .at(&source.name, doc.map.locate_value(pointer))
+    .field(field_name(pointer))
+    .hint(field_hint(pointer).map_or_else(|| format!("use one of {listed}"), str::to_owned))
+}
+
+/// A value every branch of an `anyOf`/`oneOf` rejected for its type alone.
+fn no_type_fits(
+    context: &[Vec<jsonschema::ValidationError<'_>>],
+    instance: &Value,
+    pointer: &str,
+    doc: &Document,
+    source: &Source,
+) -> Diagnostic {
+    let mut expected: Vec<String> = Vec::new();
+    for e in context.iter().flatten() {
+        if let ValidationErrorKind::Type { kind } = e.kind() {
+            for t in expected_types(kind) {
+                if !expected.contains(&t) {
+                    expected.push(t);
+                }
+            }
+        }
+    }
+    if expected.len() > 1 {
+        expected.retain(|t| t != "null");
+    }
+    Diagnostic::error("wrong-type", found(&expected.join(" or "), instance))
+        .at(&source.name, doc.map.locate_value(pointer))
+        .field(field_name(pointer))
+        .hint(type_hint(&expected, pointer))
 }
 
 /// The errors of the branch a value failing `anyOf`/`oneOf` was meant for: branches that
