@@ -39,9 +39,12 @@ impl Outcome {
 
     /// The whole ResourceList as one value, generated objects included.
     pub fn into_value(self) -> Value {
-        let mut list = self.resource_list;
-        if let Some((checked, zone)) = &self.generated
-            && let Ok(zone) = zone_of(checked, zone)
+        let Outcome {
+            resource_list: mut list,
+            generated,
+            ..
+        } = self;
+        if let Some((checked, zone)) = generation(&generated)
             && let Some(items) = list.get_mut("items").and_then(Value::as_array_mut)
         {
             let _ = each_generated(checked, zone, |p| {
@@ -56,11 +59,7 @@ impl Outcome {
     /// it, handed to `sink` in pieces: the generated objects are rendered and written a
     /// client at a time, so a zone of thousands of clients is never in memory whole.
     pub fn write<E>(&self, mut sink: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
-        let Some((checked, zone)) = self
-            .generated
-            .as_ref()
-            .and_then(|(c, z)| Some((c, zone_of(c, z).ok()?)))
-        else {
+        let Some((checked, zone)) = generation(&self.generated) else {
             let mut text = String::new();
             emit::document(&mut text, &self.resource_list);
             return sink(&text);
@@ -79,15 +78,24 @@ impl Outcome {
             sink(&buf)
         })?;
         // Keys in emit's (sorted) order: apiVersion, items, kind, results.
-        let mut rest = self.resource_list.clone();
-        if let Some(m) = rest.as_object_mut() {
-            m.remove("apiVersion");
-            m.remove("items");
-        }
+        let rest: Map<String, Value> = self
+            .resource_list
+            .as_object()
+            .into_iter()
+            .flatten()
+            .filter(|(k, _)| *k != "apiVersion" && *k != "items")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         buf.clear();
-        emit::document(&mut buf, &rest);
+        emit::document(&mut buf, &Value::Object(rest));
         sink(&buf)
     }
+}
+
+/// The catalog and zone whose objects follow an outcome's kept items, if any.
+fn generation(generated: &Option<(Box<Checked>, String)>) -> Option<(&Checked, &Zone)> {
+    let (checked, zone) = generated.as_ref()?;
+    Some((checked, zone_of(checked, zone).ok()?))
 }
 
 const API_VERSION: &str = "config.kubernetes.io/v1";
