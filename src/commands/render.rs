@@ -115,15 +115,15 @@ fn known_zone(checked: &Checked, zone: Option<&str>) -> Result<(), CommandError>
 }
 
 /// Every file of the tree for the selected zones, by path relative to the output directory,
-/// handed to `sink` one at a time (a zone's platform files, then client by client).
-pub fn each_file<E: From<CommandError>>(
+/// handed to `sink` one at a time (a zone's platform files, then client by client). A zone
+/// the catalog does not have selects nothing: `run` refuses it first, with `known_zone`.
+pub fn each_file<E>(
     args_catalog: &Path,
     output: &Path,
     checked: &Checked,
     zone: Option<&str>,
     mut sink: impl FnMut(String, String) -> Result<(), E>,
 ) -> Result<(), E> {
-    known_zone(checked, zone)?;
     let m = &checked.model;
     for z in m.zones.iter().filter(|x| zone.is_none_or(|n| n == x.name)) {
         let opts = options(args_catalog, output, checked, &z.name);

@@ -47,3 +47,25 @@ fn catalog_flag_and_positional_are_the_same() {
     assert_eq!(a.status.code(), Some(0));
     assert_eq!(stdout(&a), stdout(&b));
 }
+
+/// `render --zone` with a zone the catalog lacks is an error naming the zones, before the
+/// output directory is even created.
+#[test]
+fn render_of_an_unknown_zone_is_refused_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("clients")).expect("clients/");
+    std::fs::copy(
+        root().join("clients/clients.yaml"),
+        dir.path().join("clients/clients.yaml"),
+    )
+    .expect("sample");
+    let out = run(dir.path(), &["render", "--zone", "qa"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("zone `qa` is not in the catalog")
+            && stderr(&out).contains("dev, staging, production"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!dir.path().join("clusters").exists(), "nothing is written");
+}
