@@ -131,6 +131,11 @@ pub struct Flux {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 64))]
     pub shards: Option<u32>,
+    /// Service account (in `flux-system`) every tenant Kustomization impersonates; needed on
+    /// clusters locked down with kustomize-controller's `--default-service-account`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub service_account_name: Option<String>,
 }
 
 /// The landing page of the shared hosting pool.
@@ -181,8 +186,9 @@ pub struct Zone {
     /// How traffic reaches the zone's Traefik.
     #[serde(default)]
     pub ingress: IngressMode,
-    /// Namespace Traefik runs in here. Default: `platform.ingressNamespace`
-    /// (k3s runs its bundled Traefik in `kube-system`).
+    /// Namespace Traefik runs in here. Default: `kube-system` on k3s (its bundled Traefik,
+    /// configured with a HelmChartConfig), `platform.ingressNamespace` elsewhere. Another
+    /// namespace on k3s installs a second Traefik: start k3s with `--disable=traefik` then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
     pub ingress_namespace: Option<String>,
@@ -191,6 +197,41 @@ pub struct Zone {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(inner(pattern(p::CIDR)))]
     pub node_cidrs: Vec<String>,
+    /// Who terminates TLS for the zone's clients. Default: `edge` in `edge-proxy` zones,
+    /// `acme` (Traefik's own Let's Encrypt resolver) otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsMode>,
+    /// The cert-manager ClusterIssuer that signs client certificates when `tls` is
+    /// `cert-manager`. Default: `platform.certResolver`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub cluster_issuer: Option<String>,
+    /// Addresses of the proxies in front of the zone's Traefik (an edge proxy, a CDN). Traefik
+    /// trusts their `X-Forwarded-*` headers, and allow-lists and rate limits read the visitor
+    /// from the address they forwarded. Default: the private ranges in `edge-proxy` zones,
+    /// none elsewhere (a load balancer keeps the visitor's address with
+    /// `externalTrafficPolicy: Local`; host-network Traefik sees it directly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(inner(pattern(p::CIDR)))]
+    pub edge_cidrs: Option<Vec<String>>,
+}
+
+/// Who terminates TLS for a zone's clients.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// The edge proxy terminates TLS and forwards plain HTTP: routers serve the `web` entry
+    /// point without TLS.
+    Edge,
+    /// Traefik's ACME resolver (`platform.certResolver`) gets Let's Encrypt certificates and
+    /// keeps them on a volume; HTTP redirects to HTTPS. Traefik runs one replica, since the
+    /// resolver's storage cannot be shared.
+    Acme,
+    /// cert-manager issues each client's certificate into a Secret named in the Ingress
+    /// (`zones[].clusterIssuer`); HTTP redirects to HTTPS.
+    CertManager,
 }
 
 /// Kubernetes distribution of a zone.
@@ -263,7 +304,7 @@ pub struct Client {
     /// Destinations the client may reach besides cluster DNS.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub egress: Vec<Egress>,
-    /// Platform Traefik middlewares attached to the client's Ingress.
+    /// Platform Traefik middlewares attached to the client's Ingress, applied in this order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub middlewares: Vec<Middleware>,
     /// Replica count, overriding the tier default (dedicated: the autoscaling floor).
@@ -375,8 +416,9 @@ pub enum Protocol {
     Udp,
 }
 
-/// A platform middleware. Declared in the order Traefik chains them on an Ingress: refuse
-/// unknown sources first, then limit, then authenticate, then add response headers.
+/// A platform middleware. Traefik chains a client's middlewares in the order the catalog
+/// lists them: put `security-headers` first so that even a refusal (401, 403, 429) carries
+/// them.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize, JsonSchema,
 )]
@@ -412,42 +454,32 @@ pub struct Autoscaling {
     pub cpu_percent: Option<u32>,
 }
 
-/// Namespace ResourceQuota of a dedicated client.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+/// Namespace ResourceQuota of a dedicated client. A field left out is the platform default
+/// (requests 2 cpu and 4Gi, limits 4 cpu and 8Gi, 10 claims), raised to what the autoscaling
+/// maximum plus one rollout surge needs; a field set must admit that much.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Quota {
     /// `requests.cpu`.
-    #[serde(default = "default_quota_requests_cpu")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(p::QUANTITY))]
-    pub requests_cpu: String,
+    pub requests_cpu: Option<String>,
     /// `requests.memory`.
-    #[serde(default = "default_quota_requests_memory")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(p::QUANTITY))]
-    pub requests_memory: String,
+    pub requests_memory: Option<String>,
     /// `limits.cpu`.
-    #[serde(default = "default_quota_limits_cpu")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(p::QUANTITY))]
-    pub limits_cpu: String,
+    pub limits_cpu: Option<String>,
     /// `limits.memory`.
-    #[serde(default = "default_quota_limits_memory")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(pattern(p::QUANTITY))]
-    pub limits_memory: String,
+    pub limits_memory: Option<String>,
     /// `persistentvolumeclaims`.
-    #[serde(default = "default_quota_pvcs")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 10000))]
-    pub persistent_volume_claims: u32,
-}
-
-impl Default for Quota {
-    fn default() -> Self {
-        Quota {
-            requests_cpu: default_quota_requests_cpu(),
-            requests_memory: default_quota_requests_memory(),
-            limits_cpu: default_quota_limits_cpu(),
-            limits_memory: default_quota_limits_memory(),
-            persistent_volume_claims: default_quota_pvcs(),
-        }
-    }
+    pub persistent_volume_claims: Option<u32>,
 }
 
 /// What one zone changes for a client.
@@ -493,21 +525,6 @@ fn default_kubernetes_version() -> String {
 fn default_health_path() -> String {
     "/health".into()
 }
-fn default_quota_requests_cpu() -> String {
-    "2".into()
-}
-fn default_quota_requests_memory() -> String {
-    "4Gi".into()
-}
-fn default_quota_limits_cpu() -> String {
-    "4".into()
-}
-fn default_quota_limits_memory() -> String {
-    "8Gi".into()
-}
-fn default_quota_pvcs() -> u32 {
-    10
-}
 
 /// The zones used when the catalog names none, in promotion order.
 pub fn default_zones() -> Vec<Zone> {
@@ -519,6 +536,9 @@ pub fn default_zones() -> Vec<Zone> {
         ingress,
         ingress_namespace: None,
         node_cidrs: Vec::new(),
+        tls: None,
+        cluster_issuer: None,
+        edge_cidrs: None,
     };
     vec![
         zone(

@@ -50,7 +50,7 @@ fn kustomization(resources: Vec<String>, components: Vec<String>) -> String {
 }
 
 /// The files of one zone, paths relative to `clusters/<zone>/`.
-pub fn zone_files(objects: &[Placed], options: &Options) -> Files {
+pub fn zone_files(zone: &str, objects: &[Placed], options: &Options) -> Files {
     let mut files = unit_files(objects, options);
     let tenants: Vec<String> = objects
         .iter()
@@ -58,7 +58,11 @@ pub fn zone_files(objects: &[Placed], options: &Options) -> Files {
         .map(|p| file_of(p).trim_start_matches("tenants/").to_owned())
         .collect();
     let mut root = Vec::new();
-    if objects.iter().any(|p| p.unit == Unit::FluxSystem) {
+    // flux bootstrap's own kustomization lists its controllers and its sync: applying the
+    // directory keeps them in the root Kustomization's inventory, so prune never removes them.
+    if options.bootstrapped.contains(zone) {
+        root.push("flux-system".to_owned());
+    } else if objects.iter().any(|p| p.unit == Unit::FluxSystem) {
         root.push("flux-system/gotk-sync.yaml".to_owned());
     }
     root.extend(["infrastructure.yaml".to_owned(), "tenants.yaml".to_owned()]);
@@ -82,7 +86,7 @@ pub fn each_zone_file<E>(
     mut sink: impl FnMut(String, String) -> Result<(), E>,
 ) -> Result<(), E> {
     let shared = render::zone_filtered(catalog, zone, options, |_| false);
-    for (path, content) in zone_files(&shared, options) {
+    for (path, content) in zone_files(&zone.name, &shared, options) {
         sink(path, content)?;
     }
     drop(shared);
@@ -161,7 +165,7 @@ mod tests {
                     .insert(c.name.clone(), format!("../../../../clients/{}", c.name));
             }
             for z in &m.zones {
-                let whole = zone_files(&render::zone(m, z, &options), &options);
+                let whole = zone_files(&z.name, &render::zone(m, z, &options), &options);
                 let mut streamed = Files::new();
                 each_zone_file(m, z, &options, |p, c| {
                     let again = streamed.insert(p.clone(), c);

@@ -21,6 +21,7 @@ pub mod model;
 pub mod package;
 pub mod patterns;
 pub mod promote;
+pub mod quantity;
 pub mod render;
 pub mod report;
 pub mod schema;

@@ -16,6 +16,8 @@ use crate::patterns;
 use crate::source::Source;
 use crate::yaml::{Document, escape_segment, field_name};
 
+mod runtime;
+
 /// Runs every lint. `broken` holds the pointers of values the schema rejected; the parts
 /// under them are skipped so one mistake is reported once.
 pub fn check(doc: &Document, source: &Source, broken: &BTreeSet<String>) -> Vec<Diagnostic> {
@@ -100,6 +102,7 @@ impl Lint<'_> {
             for (j, cidr) in zone.node_cidrs.iter().enumerate() {
                 self.cidr(cidr, &format!("{at}/nodeCidrs/{j}"));
             }
+            self.zone_runtime(zone, &at);
         }
     }
 
@@ -185,6 +188,7 @@ impl Lint<'_> {
                 );
             }
             self.tiers(client, &at, zone_names.as_deref());
+            self.capacity(client, &at);
             self.hosts(client, &at, domain.as_deref(), &mut hosts);
             self.versions(client, &at, zone_names.as_deref(), production);
             self.config(client, &at);

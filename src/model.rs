@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::catalog::{self as raw, Distribution, Hosting, IngressMode, Middleware, Protocol, Size};
+use crate::catalog::{
+    self as raw, Distribution, Hosting, IngressMode, Middleware, Protocol, Size, TlsMode,
+};
 
 /// Resources and replica count of a tier (SPEC §2, from the source documents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +85,8 @@ pub struct Platform {
     pub run_as_user: i64,
     pub git: Option<raw::Git>,
     pub flux_shards: Option<u32>,
+    /// Service account tenant Kustomizations impersonate (multi-tenancy lockdown).
+    pub flux_service_account: Option<String>,
     pub landing_page: Option<raw::LandingPage>,
     pub ip_allow_list: Vec<String>,
     pub forward_auth_address: Option<String>,
@@ -100,6 +104,12 @@ pub struct Zone {
     pub ingress: IngressMode,
     pub ingress_namespace: String,
     pub node_cidrs: Vec<String>,
+    pub tls: TlsMode,
+    /// cert-manager ClusterIssuer (used when `tls` is cert-manager).
+    pub cluster_issuer: String,
+    /// Proxies whose forwarded headers Traefik trusts; empty when the visitor's address
+    /// reaches Traefik directly.
+    pub edge_cidrs: Vec<String>,
     /// The last zone of the path: versions there must be digest-pinned.
     pub production: bool,
 }
@@ -108,6 +118,28 @@ impl Zone {
     /// k3s with Traefik in kube-system: the bundled chart is configured, not installed.
     pub fn uses_bundled_traefik(&self) -> bool {
         self.distribution == Distribution::K3s && self.ingress_namespace == "kube-system"
+    }
+
+    /// Whether Traefik in this zone terminates TLS (and so redirects HTTP to HTTPS).
+    pub fn terminates_tls(&self) -> bool {
+        self.tls != TlsMode::Edge
+    }
+}
+
+/// The TLS mode of a zone that names none: behind an edge proxy the edge terminates.
+pub fn default_tls(ingress: IngressMode) -> TlsMode {
+    match ingress {
+        IngressMode::EdgeProxy => TlsMode::Edge,
+        IngressMode::HostNetwork | IngressMode::LoadBalancer => TlsMode::Acme,
+    }
+}
+
+/// The namespace of a zone's Traefik when the zone names none: k3s bundles one in
+/// kube-system, and a second one would fight it for the IngressClass and ports 80/443.
+pub fn default_ingress_namespace(distribution: Distribution, platform: &str) -> String {
+    match distribution {
+        Distribution::K3s => "kube-system".to_owned(),
+        Distribution::Managed | Distribution::Generic => platform.to_owned(),
     }
 }
 
@@ -125,9 +157,9 @@ pub struct Client {
     pub config: BTreeMap<String, String>,
     pub secrets: Vec<raw::SecretRef>,
     pub egress: Vec<Egress>,
-    /// Sorted and unique.
+    /// In catalog order (Traefik's chain order), each once.
     pub middlewares: Vec<Middleware>,
-    /// Dedicated clients only.
+    /// The quota the catalog sets; dedicated clients without one get a derived quota.
     pub quota: Option<raw::Quota>,
     /// Zone name -> what runs there; zones the client is not deployed to are absent.
     pub deployments: BTreeMap<String, Deployment>,
@@ -159,6 +191,81 @@ impl Deployment {
         self.image.contains("@sha256:")
     }
 }
+
+/// What a dedicated client's namespace must admit in one zone: every pod its autoscaler may
+/// run plus the one a rolling update surges (cpu in millicores, memory in bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity {
+    pub pods: u64,
+    pub requests_cpu: u64,
+    pub limits_cpu: u64,
+    pub requests_memory: u64,
+    pub limits_memory: u64,
+}
+
+impl Deployment {
+    /// `None` for a fixed replica count (shared clients have no quota).
+    pub fn required_capacity(&self) -> Option<Capacity> {
+        let Scaling::Autoscaled { max, .. } = self.scaling else {
+            return None;
+        };
+        let pods = u64::from(max) + 1;
+        let cpu = |q: &str| crate::quantity::cpu_millis(q).unwrap_or(0) * pods;
+        let mem = |q: &str| crate::quantity::bytes(q).unwrap_or(0) * pods;
+        Some(Capacity {
+            pods,
+            requests_cpu: cpu(self.tier.cpu_request),
+            limits_cpu: cpu(self.tier.cpu_limit),
+            requests_memory: mem(self.tier.memory_request),
+            limits_memory: mem(self.tier.memory_limit),
+        })
+    }
+}
+
+/// The hard limits of a dedicated client's ResourceQuota in one zone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaLimits {
+    pub requests_cpu: String,
+    pub requests_memory: String,
+    pub limits_cpu: String,
+    pub limits_memory: String,
+    pub persistent_volume_claims: u32,
+}
+
+/// The ResourceQuota of a dedicated client in one zone: what the catalog sets, and for every
+/// field it leaves out the platform default raised to what the autoscaler's maximum and a
+/// rollout need (a lint makes sure the fields it sets admit that much).
+pub fn effective_quota(explicit: Option<&raw::Quota>, d: &Deployment) -> QuotaLimits {
+    use crate::quantity::{format_bytes, format_cpu};
+    let need = d.required_capacity();
+    let cpu = |set: Option<&String>, default: u64, need: Option<u64>| {
+        set.cloned()
+            .unwrap_or_else(|| format_cpu(default.max(need.unwrap_or(0))))
+    };
+    let mem = |set: Option<&String>, default: u64, need: Option<u64>| {
+        set.cloned()
+            .unwrap_or_else(|| format_bytes(default.max(need.unwrap_or(0))))
+    };
+    let q = explicit.cloned().unwrap_or_default();
+    QuotaLimits {
+        requests_cpu: cpu(q.requests_cpu.as_ref(), 2_000, need.map(|n| n.requests_cpu)),
+        limits_cpu: cpu(q.limits_cpu.as_ref(), 4_000, need.map(|n| n.limits_cpu)),
+        requests_memory: mem(
+            q.requests_memory.as_ref(),
+            4 << 30,
+            need.map(|n| n.requests_memory),
+        ),
+        limits_memory: mem(
+            q.limits_memory.as_ref(),
+            8 << 30,
+            need.map(|n| n.limits_memory),
+        ),
+        persistent_volume_claims: q.persistent_volume_claims.unwrap_or(DEFAULT_QUOTA_PVCS),
+    }
+}
+
+/// Default `persistentvolumeclaims` of a dedicated client's quota.
+pub const DEFAULT_QUOTA_PVCS: u32 = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scaling {
@@ -297,6 +404,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
             run_as_user: *run_as_user,
             git: git.clone(),
             flux_shards: flux.as_ref().and_then(|f| f.shards),
+            flux_service_account: flux.as_ref().and_then(|f| f.service_account_name.clone()),
             landing_page: landing_page.clone(),
             ip_allow_list: if middlewares.ip_allow_list.is_empty() {
                 PRIVATE_RANGES.iter().map(|s| (*s).to_owned()).collect()
@@ -319,6 +427,9 @@ impl TryFrom<&raw::Catalog> for Catalog {
                     ingress,
                     ingress_namespace,
                     node_cidrs,
+                    tls,
+                    cluster_issuer,
+                    edge_cidrs,
                 } = z;
                 Zone {
                     name: name.clone(),
@@ -326,10 +437,21 @@ impl TryFrom<&raw::Catalog> for Catalog {
                     kubernetes_version: kubernetes_version.clone(),
                     storage_class: storage_class.clone(),
                     ingress: *ingress,
-                    ingress_namespace: ingress_namespace
-                        .clone()
-                        .unwrap_or_else(|| platform.ingress_namespace.clone()),
+                    ingress_namespace: ingress_namespace.clone().unwrap_or_else(|| {
+                        default_ingress_namespace(*distribution, &platform.ingress_namespace)
+                    }),
                     node_cidrs: node_cidrs.clone(),
+                    tls: tls.unwrap_or_else(|| default_tls(*ingress)),
+                    cluster_issuer: cluster_issuer
+                        .clone()
+                        .unwrap_or_else(|| platform.cert_resolver.clone()),
+                    edge_cidrs: match (edge_cidrs, ingress) {
+                        (Some(cidrs), _) => cidrs.clone(),
+                        (None, IngressMode::EdgeProxy) => {
+                            PRIVATE_RANGES.iter().map(|s| (*s).to_owned()).collect()
+                        }
+                        (None, IngressMode::HostNetwork | IngressMode::LoadBalancer) => Vec::new(),
+                    },
                     production: i == last && raw_zones.len() > 1,
                 }
             })
@@ -396,9 +518,12 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
             Origin::Client,
         )
     };
-    let mut middlewares = middlewares.clone();
-    middlewares.sort();
-    middlewares.dedup();
+    let mut seen = std::collections::BTreeSet::new();
+    let middlewares: Vec<Middleware> = middlewares
+        .iter()
+        .copied()
+        .filter(|m| seen.insert(*m))
+        .collect();
     Ok(Client {
         name: name.clone(),
         hosting: *hosting,
@@ -419,10 +544,7 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
             })
             .collect(),
         middlewares,
-        quota: match hosting {
-            Hosting::Dedicated => Some(quota.clone().unwrap_or_default()),
-            Hosting::Shared => None,
-        },
+        quota: quota.clone(),
         deployments,
     })
 }

@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let options = Options::default();
     for zone in &model.zones {
         let objects = tenantgen::render::zone(model, zone, &options);
-        let files = tenantgen::layout::zone_files(&objects, &options);
+        let files = tenantgen::layout::zone_files(&zone.name, &objects, &options);
         for (path, text) in &files {
             assert!(
                 text.starts_with(tenantgen::emit::HEADER),
@@ -33,6 +33,7 @@ fuzz_target!(|data: &[u8]| {
         let stream = tenantgen::emit::file(&values);
         assert!(stream.starts_with(tenantgen::emit::HEADER));
         let again = tenantgen::layout::zone_files(
+            &zone.name,
             &tenantgen::render::zone(model, zone, &options),
             &options,
         );

@@ -87,19 +87,34 @@ pub fn options(catalog_path: &Path, output: &Path, checked: &Checked, zone: &str
     let mut components = BTreeMap::new();
     for c in &checked.model.clients {
         let dir = clients_dir.join(&c.name);
-        let has = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
-            .iter()
-            .any(|f| dir.join(f).is_file());
+        let has = KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file());
         if has {
             let from = out.join(zone).join("tenants").join(&c.name);
             components.insert(c.name.clone(), relative(&from, &dir));
         }
     }
+    let mut bootstrapped = std::collections::BTreeSet::new();
+    if bootstrap_kustomization(&out.join(zone).join("flux-system")) {
+        bootstrapped.insert(zone.to_owned());
+    }
     Options {
         flux_root,
         components,
+        bootstrapped,
     }
 }
+
+/// Whether `flux-system/` holds a kustomization of its own, as `flux bootstrap` writes it.
+/// Only a regular file counts: a link or anything else there is not bootstrap's.
+pub fn bootstrap_kustomization(flux_system: &Path) -> bool {
+    KUSTOMIZATION_FILES.iter().any(|f| {
+        std::fs::symlink_metadata(flux_system.join(f)).is_ok_and(|m| m.file_type().is_file())
+    })
+}
+
+/// The names kustomize accepts for a directory's kustomization.
+pub const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Refuses a `--zone` the catalog does not have.
 fn known_zone(checked: &Checked, zone: Option<&str>) -> Result<(), CommandError> {

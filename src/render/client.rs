@@ -17,10 +17,14 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
+use k8s_openapi::api::networking::v1::{IngressServiceBackend, ServiceBackendPort};
+
 use super::crds::{
-    BasicAuth, ExternalSecret, ExternalSecretDataFrom, ExternalSecretSpec, ExternalSecretTarget,
-    ForwardAuth, Headers, IpAllowList, Middleware as TraefikMiddleware, MiddlewareSpec, RateLimit,
-    RemoteRef, SecretStoreRef,
+    BasicAuth, Errors, ErrorsService, ExternalSecret, ExternalSecretDataFrom, ExternalSecretSpec,
+    ExternalSecretTarget, ForwardAuth, Headers, IpAllowList, IpStrategy,
+    Middleware as TraefikMiddleware, MiddlewareSpec, RateLimit, RemoteRef, SecretStoreRef,
+    SourceCriterion,
 };
 use super::workload::{self, Workload};
 use super::{Placed, Unit, builtin, labels, meta, to_value};
@@ -71,11 +75,24 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
     push(workload::service_account(&w));
     push(workload::deployment(&w));
     push(workload::service(&w));
-    let middlewares: Vec<String> = c
+    let oauth = c
         .middlewares
-        .iter()
-        .map(|m| format!("{ns}-{}@kubernetescrd", middleware_name(*m)))
-        .collect();
+        .contains(&Middleware::ForwardAuth)
+        .then(|| {
+            platform
+                .forward_auth_address
+                .as_deref()
+                .and_then(oauth_proxy)
+        })
+        .flatten();
+    let mut middlewares = Vec::new();
+    for m in &c.middlewares {
+        if *m == Middleware::ForwardAuth && oauth.is_some() {
+            // Outside forward-auth, so the proxy's 401 becomes the sign-in page.
+            middlewares.push(format!("{ns}-{OAUTH_ERRORS}@kubernetescrd"));
+        }
+        middlewares.push(format!("{ns}-{}@kubernetescrd", middleware_name(*m)));
+    }
     push(workload::ingress(
         &w,
         zone,
@@ -84,6 +101,11 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
         &c.hosts,
         &middlewares,
     ));
+    if let Some(proxy) = &oauth {
+        for object in oauth_objects(ns, zone, platform, &c.hosts, proxy) {
+            push(object);
+        }
+    }
     for p in workload::network_policies(&w, zone, &c.egress) {
         push(p);
     }
@@ -119,7 +141,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
         )));
     }
     for m in &c.middlewares {
-        push(middleware(*m, ns, platform));
+        push(middleware(*m, ns, platform, zone));
     }
     if let (
         Hosting::Dedicated,
@@ -187,8 +209,114 @@ pub fn middleware_name(m: Middleware) -> &'static str {
     }
 }
 
-/// A platform middleware as a Traefik Middleware object in `namespace`.
-pub fn middleware(m: Middleware, namespace: &str, platform: &Platform) -> Value {
+/// Name of the errors middleware, Service and Ingress that send a visitor forward-auth
+/// refuses to the OAuth proxy's sign-in page.
+pub const OAUTH_ERRORS: &str = "oauth-errors";
+const OAUTH_SERVICE: &str = "oauth2-proxy";
+const OAUTH_INGRESS: &str = "oauth2";
+/// The OAuth proxy's own paths (sign-in, callback), routed to it on every client host.
+const OAUTH_PATH: &str = "/oauth2/";
+
+/// Host and port of the OAuth proxy from its auth endpoint (`http://host[:port]/path`).
+pub struct OauthProxy {
+    pub host: String,
+    pub port: u16,
+}
+
+pub fn oauth_proxy(address: &str) -> Option<OauthProxy> {
+    let (rest, default_port) = if let Some(r) = address.strip_prefix("https://") {
+        (r, 443)
+    } else {
+        (address.strip_prefix("http://")?, 80)
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse().ok()?),
+        None => (authority, default_port),
+    };
+    (!host.is_empty()).then(|| OauthProxy {
+        host: host.to_owned(),
+        port,
+    })
+}
+
+/// What forward-auth needs in the client's namespace: Traefik may only reach Services in a
+/// Middleware's or Ingress's own namespace, so an ExternalName Service stands in for the
+/// proxy; the errors middleware turns its 401 into the sign-in page; an Ingress without
+/// middlewares serves the proxy's own paths (sign-in, callback) on the client's hosts.
+fn oauth_objects(
+    ns: &str,
+    zone: &Zone,
+    platform: &Platform,
+    hosts: &[String],
+    proxy: &OauthProxy,
+) -> Vec<Value> {
+    let port = i64::from(proxy.port);
+    let selector = labels([("app.kubernetes.io/name", OAUTH_SERVICE)]);
+    let service = builtin(&Service {
+        metadata: meta(OAUTH_SERVICE, Some(ns), selector.clone()),
+        spec: Some(ServiceSpec {
+            type_: Some("ExternalName".into()),
+            external_name: Some(proxy.host.clone()),
+            ports: Some(vec![ServicePort {
+                name: Some("http".into()),
+                port: i32::from(proxy.port),
+                protocol: Some("TCP".into()),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    let errors = to_value(&TraefikMiddleware::new(
+        meta(OAUTH_ERRORS, Some(ns), BTreeMap::new()),
+        MiddlewareSpec {
+            errors: Some(Errors {
+                status: vec!["401".into()],
+                service: ErrorsService {
+                    name: OAUTH_SERVICE.into(),
+                    port,
+                },
+                query: "/oauth2/sign_in?rd={url}".into(),
+            }),
+            ..Default::default()
+        },
+    ));
+    let route = workload::Route {
+        name: OAUTH_INGRESS,
+        namespace: ns,
+        labels: selector,
+        hosts,
+        path: OAUTH_PATH,
+        backend: IngressServiceBackend {
+            name: OAUTH_SERVICE.into(),
+            port: Some(ServiceBackendPort {
+                number: Some(i32::from(proxy.port)),
+                ..Default::default()
+            }),
+        },
+        middlewares: &[],
+        // The web Ingress asks for the certificate; this one shares its Secret.
+        secret: "web",
+        issuer: false,
+    };
+    vec![
+        service,
+        errors,
+        workload::route(
+            &route,
+            zone,
+            &platform.ingress_class,
+            &platform.cert_resolver,
+        ),
+    ]
+}
+
+/// A platform middleware as a Traefik Middleware object in `namespace`. Behind proxies the
+/// visitor is the last address they forwarded, not the connection's peer.
+pub fn middleware(m: Middleware, namespace: &str, platform: &Platform, zone: &Zone) -> Value {
+    let behind_proxy = !zone.edge_cidrs.is_empty();
+    let ip_strategy = || behind_proxy.then_some(IpStrategy { depth: 1 });
     let spec = match m {
         Middleware::SecurityHeaders => MiddlewareSpec {
             headers: Some(Headers {
@@ -209,12 +337,14 @@ pub fn middleware(m: Middleware, namespace: &str, platform: &Platform) -> Value 
                 average: 100,
                 burst: 200,
                 period: Some("1m".into()),
+                source_criterion: ip_strategy().map(|ip_strategy| SourceCriterion { ip_strategy }),
             }),
             ..Default::default()
         },
         Middleware::IpAllowlist => MiddlewareSpec {
             ip_allow_list: Some(IpAllowList {
                 source_range: platform.ip_allow_list.clone(),
+                ip_strategy: ip_strategy(),
             }),
             ..Default::default()
         },
@@ -253,7 +383,7 @@ fn dedicated(
     let ns = Some(c.namespace.as_str());
     let i = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
     let q = |s: &str| Quantity(s.to_owned());
-    let quota = c.quota.clone().unwrap_or_default();
+    let quota = crate::model::effective_quota(c.quota.as_ref(), d);
     let tier = d.tier;
     vec![
         builtin(&HorizontalPodAutoscaler {

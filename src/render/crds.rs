@@ -258,6 +258,41 @@ pub struct MiddlewareSpec {
     pub basic_auth: Option<BasicAuth>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub forward_auth: Option<ForwardAuth>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Errors>,
+}
+
+/// How Traefik finds the visitor's address: by default the connection's peer; behind a
+/// proxy, an entry of `X-Forwarded-For` counted from the right.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IpStrategy {
+    pub depth: i64,
+}
+
+/// What the rate limit counts requests by.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SourceCriterion {
+    pub ip_strategy: IpStrategy,
+}
+
+/// Replaces an error response with a page from a Service in the Middleware's namespace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Errors {
+    /// Status codes or ranges (`401`, `500-599`).
+    pub status: Vec<String>,
+    pub service: ErrorsService,
+    /// Path of the page; `{url}` is the escaped request URL.
+    pub query: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorsService {
+    pub name: String,
+    pub port: i64,
 }
 
 /// Security and custom headers.
@@ -309,6 +344,8 @@ pub struct RateLimit {
     /// Go duration (e.g. `1m`); Traefik defaults to one second.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub period: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_criterion: Option<SourceCriterion>,
 }
 
 /// Client IP allow list.
@@ -317,6 +354,8 @@ pub struct RateLimit {
 pub struct IpAllowList {
     /// IPs or CIDRs; required by Traefik, so rendered even when empty.
     pub source_range: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip_strategy: Option<IpStrategy>,
 }
 
 /// HTTP basic authentication.
@@ -604,6 +643,7 @@ mod tests {
                 }),
                 ip_allow_list: Some(IpAllowList {
                     source_range: vec!["10.0.0.0/8".into()],
+                    ip_strategy: None,
                 }),
                 forward_auth: Some(ForwardAuth {
                     address: "http://auth.svc/verify".into(),
@@ -642,6 +682,7 @@ mod tests {
                 average: 100,
                 burst: 50,
                 period: Some("1m".into()),
+                source_criterion: None,
             }),
             basic_auth: Some(BasicAuth {
                 secret: "admin-users".into(),

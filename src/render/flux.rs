@@ -137,6 +137,9 @@ pub fn render(catalog: &Catalog, zone: &Zone, options: &Options, out: &mut Vec<P
             true,
             extra,
         );
+        if let Some(sa) = &catalog.platform.flux_service_account {
+            k["spec"]["serviceAccountName"] = sa.as_str().into();
+        }
         if let Some(l) = k
             .pointer_mut("/metadata/labels")
             .and_then(|l| l.as_object_mut())

@@ -83,6 +83,9 @@ pub struct Options {
     /// Client -> path of its hand-written kustomize Component, relative to the client's
     /// generated directory.
     pub components: BTreeMap<String, String>,
+    /// Zones whose `flux-system/` holds a kustomization of its own (`flux bootstrap` writes
+    /// one): the zone root must apply that directory whole, or Flux prunes itself.
+    pub bootstrapped: std::collections::BTreeSet<String>,
 }
 
 /// The tree at `./clusters` with no hand-written Components: what the catalog alone renders
@@ -92,6 +95,7 @@ impl Default for Options {
         Options {
             flux_root: "./clusters".into(),
             components: BTreeMap::new(),
+            bootstrapped: std::collections::BTreeSet::new(),
         }
     }
 }

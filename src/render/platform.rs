@@ -14,8 +14,8 @@ use super::crds::{
 };
 use super::workload::{self, Workload};
 use super::{Placed, Unit, builtin, labels, meta, to_value};
-use crate::catalog::{IngressMode, Middleware, Size};
-use crate::model::{Catalog, Tier, Zone};
+use crate::catalog::{IngressMode, Middleware, Size, TlsMode};
+use crate::model::{Catalog, Platform, Tier, Zone};
 
 /// The Traefik Helm chart tenantgen installs (Traefik v3.6, as bundled by k3s v1.34).
 pub const TRAEFIK_CHART_VERSION: &str = "39.0.5";
@@ -57,7 +57,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
             push(Unit::InfraControllers, namespace(name, level, None));
         }
     }
-    for object in traefik(zone, &platform.ingress_class) {
+    for object in traefik(zone, platform) {
         push(Unit::InfraControllers, object);
     }
     push(
@@ -83,7 +83,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
     for m in platform_middlewares {
         push(
             Unit::InfraConfigs,
-            middleware(m, &zone.ingress_namespace, platform),
+            middleware(m, &zone.ingress_namespace, platform, zone),
         );
     }
     if let Some(page) = &platform.landing_page {
@@ -128,7 +128,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
         );
         push(
             Unit::InfraConfigs,
-            middleware(Middleware::SecurityHeaders, ns, platform),
+            middleware(Middleware::SecurityHeaders, ns, platform, zone),
         );
         for p in workload::network_policies(&w, zone, &[]) {
             push(Unit::InfraConfigs, p);
@@ -160,23 +160,71 @@ fn namespace(name: &str, level: &str, component: Option<&str>) -> Value {
     })
 }
 
-/// Helm values of Traefik for the zone's ingress mode.
-fn traefik_values(zone: &Zone, class: &str) -> Value {
-    let common = json!({
+/// Size of the volume that keeps Traefik's ACME certificates across restarts.
+const ACME_STORAGE_SIZE: &str = "128Mi";
+
+/// Static configuration the chart has no stable value for, as Traefik command-line
+/// arguments: they mean the same in every chart version, and a test can hand them to a real
+/// Traefik as they are.
+pub fn traefik_arguments(zone: &Zone, platform: &Platform) -> Vec<String> {
+    let mut args = Vec::new();
+    if !zone.edge_cidrs.is_empty() {
+        // Forwarded headers are believed only from the proxies in front; anyone else's are
+        // dropped, so a visitor cannot pose as another address.
+        let cidrs = zone.edge_cidrs.join(",");
+        for entry_point in ["web", "websecure"] {
+            args.push(format!(
+                "--entryPoints.{entry_point}.forwardedHeaders.trustedIPs={cidrs}"
+            ));
+        }
+    }
+    if zone.terminates_tls() {
+        // The lowest priority lets an HTTP-01 challenge solver's router win over the redirect.
+        let redirect = "--entryPoints.web.http.redirections.entryPoint";
+        args.extend([
+            format!("{redirect}.to=websecure"),
+            format!("{redirect}.scheme=https"),
+            format!("{redirect}.permanent=true"),
+            format!("{redirect}.priority=1"),
+        ]);
+    }
+    if zone.tls == TlsMode::Acme {
+        let resolver = format!("--certificatesresolvers.{}.acme", platform.cert_resolver);
+        args.extend([
+            format!("{resolver}.storage=/data/acme.json"),
+            format!("{resolver}.tlschallenge=true"),
+        ]);
+    }
+    args
+}
+
+/// Helm values of Traefik for the zone's ingress mode and TLS mode.
+fn traefik_values(zone: &Zone, platform: &Platform) -> Value {
+    let class = &platform.ingress_class;
+    // ExternalName Services are how a client namespace reaches the OAuth proxy; Traefik
+    // refuses them unless told, so only zones with forward-auth allow them.
+    let external_names = platform.forward_auth_address.is_some();
+    let mut crd = json!({"allowCrossNamespace": false});
+    let mut ingress = json!({"ingressClass": class});
+    if external_names {
+        crd["allowExternalNameServices"] = Value::Bool(true);
+        ingress["allowExternalNameServices"] = Value::Bool(true);
+    }
+    let mut values = json!({
         "ingressClass": {"enabled": false},
-        "providers": {
-            "kubernetesCRD": {"allowCrossNamespace": false},
-            "kubernetesIngress": {"ingressClass": class},
-        },
+        "providers": {"kubernetesCRD": crd, "kubernetesIngress": ingress},
     });
+    let replicas = if zone.tls == TlsMode::Acme { 1 } else { 2 };
     let mode = match zone.ingress {
         // Behind an edge proxy that owns ports 80/443 and the certificates: a LoadBalancer
         // here would take both from it.
         IngressMode::EdgeProxy => json!({
-            "deployment": {"kind": "Deployment", "replicas": 2},
+            "deployment": {"kind": "Deployment", "replicas": replicas},
             "service": {"type": "ClusterIP"},
         }),
         // Host ports cannot be shared, so a rollout must free a node before it starts there.
+        // The health and metrics entry points listen on the node's loopback only: on the host
+        // network every port Traefik opens is the node's (9100 is node-exporter's).
         IngressMode::HostNetwork => json!({
             "deployment": {"kind": "DaemonSet"},
             "hostNetwork": true,
@@ -184,6 +232,8 @@ fn traefik_values(zone: &Zone, class: &str) -> Value {
             "ports": {
                 "web": {"port": 80, "hostPort": 80},
                 "websecure": {"port": 443, "hostPort": 443},
+                "traefik": {"hostIP": "127.0.0.1"},
+                "metrics": {"hostIP": "127.0.0.1"},
             },
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}},
             "securityContext": {
@@ -194,20 +244,36 @@ fn traefik_values(zone: &Zone, class: &str) -> Value {
                 "runAsGroup": 65532,
             },
         }),
+        // Local keeps the visitor's address (no SNAT to another node), so allow-lists and
+        // rate limits see the visitor.
         IngressMode::LoadBalancer => json!({
-            "deployment": {"kind": "Deployment", "replicas": 2},
-            "service": {"type": "LoadBalancer"},
+            "deployment": {"kind": "Deployment", "replicas": replicas},
+            "service": {"type": "LoadBalancer", "spec": {"externalTrafficPolicy": "Local"}},
         }),
     };
-    let mut values = common;
     if let (Some(v), Value::Object(m)) = (values.as_object_mut(), mode) {
         v.extend(m);
+    }
+    if zone.tls == TlsMode::Acme {
+        let mut persistence = json!({"enabled": true, "size": ACME_STORAGE_SIZE, "path": "/data"});
+        if let Some(class) = &zone.storage_class {
+            persistence["storageClass"] = Value::from(class.as_str());
+        }
+        values["persistence"] = persistence;
+        if zone.ingress != IngressMode::HostNetwork {
+            // One pod owns the certificate volume: a surge pod could not mount it.
+            values["updateStrategy"] = json!({"type": "Recreate"});
+        }
+    }
+    let args = traefik_arguments(zone, platform);
+    if !args.is_empty() {
+        values["additionalArguments"] = Value::from(args);
     }
     values
 }
 
-fn traefik(zone: &Zone, class: &str) -> Vec<Value> {
-    let values = traefik_values(zone, class);
+fn traefik(zone: &Zone, platform: &Platform) -> Vec<Value> {
+    let values = traefik_values(zone, platform);
     if zone.uses_bundled_traefik() {
         let mut text = String::new();
         crate::emit::document(&mut text, &values);

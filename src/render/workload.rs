@@ -25,7 +25,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use super::{builtin, labels, meta};
-use crate::catalog::{IngressMode, Protocol, SecretRef};
+use crate::catalog::{IngressMode, Protocol, SecretRef, TlsMode};
 use crate::model::{Egress, Tier, Zone};
 
 /// Size of the writable /tmp; the read-only root filesystem leaves no other scratch space.
@@ -317,7 +317,112 @@ pub fn service(w: &Workload) -> Value {
     })
 }
 
-/// The Ingress of a workload: one rule per host, TLS for every host, Traefik annotations.
+/// The Traefik and cert-manager annotations of an Ingress in `zone`, by who terminates TLS.
+/// `issuer` asks cert-manager for the certificate; only one Ingress per Secret may ask.
+fn tls_annotations(zone: &Zone, cert_resolver: &str, issuer: bool) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    let mut set = |k: &str, v: &str| a.insert(k.to_owned(), v.to_owned());
+    match zone.tls {
+        // The edge terminates and forwards plain HTTP: a TLS router would never match.
+        TlsMode::Edge => {
+            set("traefik.ingress.kubernetes.io/router.entrypoints", "web");
+        }
+        TlsMode::Acme => {
+            set(
+                "traefik.ingress.kubernetes.io/router.entrypoints",
+                "websecure",
+            );
+            set("traefik.ingress.kubernetes.io/router.tls", "true");
+            set(
+                "traefik.ingress.kubernetes.io/router.tls.certresolver",
+                cert_resolver,
+            );
+        }
+        TlsMode::CertManager => {
+            set(
+                "traefik.ingress.kubernetes.io/router.entrypoints",
+                "websecure",
+            );
+            set("traefik.ingress.kubernetes.io/router.tls", "true");
+            if issuer {
+                set("cert-manager.io/cluster-issuer", &zone.cluster_issuer);
+            }
+        }
+    }
+    a
+}
+
+/// `spec.tls` of an Ingress: none behind the edge; the hosts, with the Secret cert-manager
+/// fills, where the cluster terminates.
+fn tls_section(zone: &Zone, name: &str, hosts: &[String]) -> Option<Vec<IngressTLS>> {
+    let secret_name = match zone.tls {
+        TlsMode::Edge => return None,
+        TlsMode::Acme => None,
+        TlsMode::CertManager => Some(format!("{name}-tls")),
+    };
+    Some(vec![IngressTLS {
+        hosts: Some(hosts.to_vec()),
+        secret_name,
+    }])
+}
+
+/// One Ingress: a rule per host, all with the same path and backend.
+pub struct Route<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub labels: BTreeMap<String, String>,
+    pub hosts: &'a [String],
+    pub path: &'a str,
+    pub backend: IngressServiceBackend,
+    /// Traefik middleware references, in chain order.
+    pub middlewares: &'a [String],
+    /// The Secret's name (`<secret>-tls`) for cert-manager, shared by the routes of one host set.
+    pub secret: &'a str,
+    /// Whether this Ingress asks cert-manager for the certificate.
+    pub issuer: bool,
+}
+
+pub fn route(r: &Route, zone: &Zone, class: &str, cert_resolver: &str) -> Value {
+    let mut annotations = tls_annotations(zone, cert_resolver, r.issuer);
+    if !r.middlewares.is_empty() {
+        annotations.insert(
+            "traefik.ingress.kubernetes.io/router.middlewares".to_owned(),
+            r.middlewares.join(","),
+        );
+    }
+    let mut metadata = meta(r.name, Some(r.namespace), r.labels.clone());
+    metadata.annotations = Some(annotations);
+    let backend = IngressBackend {
+        service: Some(r.backend.clone()),
+        ..Default::default()
+    };
+    builtin(&Ingress {
+        metadata,
+        spec: Some(IngressSpec {
+            ingress_class_name: Some(class.to_owned()),
+            rules: Some(
+                r.hosts
+                    .iter()
+                    .map(|h| IngressRule {
+                        host: Some(h.clone()),
+                        http: Some(HTTPIngressRuleValue {
+                            paths: vec![HTTPIngressPath {
+                                path: Some(r.path.to_owned()),
+                                path_type: "Prefix".into(),
+                                backend: backend.clone(),
+                            }],
+                        }),
+                    })
+                    .collect(),
+            ),
+            tls: tls_section(zone, r.secret, r.hosts),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// The Ingress of a workload: every host to its Service's `http` port.
 pub fn ingress(
     w: &Workload,
     zone: &Zone,
@@ -326,67 +431,24 @@ pub fn ingress(
     hosts: &[String],
     middlewares: &[String],
 ) -> Value {
-    let mut annotations = BTreeMap::new();
-    annotations.insert(
-        "traefik.ingress.kubernetes.io/router.tls".to_owned(),
-        "true".to_owned(),
-    );
-    annotations.insert(
-        "traefik.ingress.kubernetes.io/router.tls.certresolver".to_owned(),
-        cert_resolver.to_owned(),
-    );
-    if zone.ingress != IngressMode::EdgeProxy {
-        // Traefik in the cluster terminates TLS itself; behind an edge proxy the edge does.
-        annotations.insert(
-            "traefik.ingress.kubernetes.io/router.entrypoints".to_owned(),
-            "websecure".to_owned(),
-        );
-    }
-    if !middlewares.is_empty() {
-        annotations.insert(
-            "traefik.ingress.kubernetes.io/router.middlewares".to_owned(),
-            middlewares.join(","),
-        );
-    }
-    let mut metadata = meta(w.name, Some(w.namespace), w.selector.clone());
-    metadata.annotations = Some(annotations);
-    let backend = IngressBackend {
-        service: Some(IngressServiceBackend {
+    let r = Route {
+        name: w.name,
+        namespace: w.namespace,
+        labels: w.selector.clone(),
+        hosts,
+        path: "/",
+        backend: IngressServiceBackend {
             name: w.name.to_owned(),
             port: Some(ServiceBackendPort {
                 name: Some("http".into()),
                 ..Default::default()
             }),
-        }),
-        ..Default::default()
+        },
+        middlewares,
+        secret: w.name,
+        issuer: true,
     };
-    builtin(&Ingress {
-        metadata,
-        spec: Some(IngressSpec {
-            ingress_class_name: Some(class.to_owned()),
-            rules: Some(
-                hosts
-                    .iter()
-                    .map(|h| IngressRule {
-                        host: Some(h.clone()),
-                        http: Some(HTTPIngressRuleValue {
-                            paths: vec![HTTPIngressPath {
-                                path: Some("/".into()),
-                                path_type: "Prefix".into(),
-                                backend: backend.clone(),
-                            }],
-                        }),
-                    })
-                    .collect(),
-            ),
-            tls: Some(vec![IngressTLS {
-                hosts: Some(hosts.to_vec()),
-                ..Default::default()
-            }]),
-            ..Default::default()
-        }),
-        ..Default::default()
-    })
+    route(&r, zone, class, cert_resolver)
 }
 
 fn port(protocol: &str, number: u16) -> NetworkPolicyPort {

@@ -11,7 +11,7 @@ fn files_of(catalog: &tenantgen::catalog::Catalog) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for zone in &model.zones {
         let objects = tenantgen::render::zone(&model, zone, &opts);
-        for (path, text) in tenantgen::layout::zone_files(&objects, &opts) {
+        for (path, text) in tenantgen::layout::zone_files(&zone.name, &objects, &opts) {
             out.push((format!("{}/{path}", zone.name), text));
         }
     }

@@ -478,6 +478,8 @@ fn client_json(name: &str, c: &ClientSpec, zones: &[&str]) -> Value {
     }
     if hosting == "dedicated" {
         if let Some((min, more)) = c.autoscaling {
+            // Never below the tier's replica floor (xlarge: 3), which the lints enforce.
+            let min = if size == "xlarge" { min.max(3) } else { min };
             client["autoscaling"] = json!({"min": min, "max": min + more, "cpuPercent": 70});
         }
         if c.quota {
@@ -526,7 +528,7 @@ fn render_all(checked: &tenantgen::check::Checked) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     for zone in &checked.model.zones {
         let objects = tenantgen::render::zone(&checked.model, zone, &opts);
-        for (rel, text) in tenantgen::layout::zone_files(&objects, &opts) {
+        for (rel, text) in tenantgen::layout::zone_files(&zone.name, &objects, &opts) {
             files.insert(format!("{}/{rel}", zone.name), text);
         }
     }
