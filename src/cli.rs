@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Render a client catalog into the Flux GitOps tree of a multi-tenant Kubernetes hosting
 /// platform: one `clients/clients.yaml` in, hardened per-client manifests for every zone out.
 #[derive(Debug, Parser)]
-#[command(name = "tenantgen", version, max_term_width = 100)]
+#[command(name = "tenantgen", version = env!("TENANTGEN_VERSION"), max_term_width = 100)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -36,6 +36,30 @@ pub enum Command {
     /// Manage the legacy kustomize exec plugin
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Start a catalog repository: a sample catalog with its editor modeline, the schema and
+    /// the pull-request workflow; refuses to overwrite any file
+    Init(InitArgs),
+    /// Print shell completions for bash, zsh or fish
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) for `man -l -`
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory of the new repository (created if missing)
+    #[arg(value_name = "DIR", default_value = ".")]
+    pub dir: PathBuf,
+    /// The hosting domain: a client's default host is `<name>.<domain>`
+    #[arg(long, value_name = "DOMAIN", default_value = "hosting.example.com")]
+    pub domain: String,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh or fish (also elvish and powershell)
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 /// Where the catalog is read from.

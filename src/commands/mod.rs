@@ -1,8 +1,10 @@
 //! commands: one module per verb. They orchestrate the library's stages, own all I/O and are
 //! the only code that prints: data to stdout, everything else to stderr.
 
+mod completions;
 mod diff;
 mod explain;
+mod init;
 mod krm;
 mod package;
 mod promote;
@@ -64,6 +66,9 @@ pub fn run(cli: Cli) -> u8 {
         Command::Package(args) => package::run(&args),
         Command::Verify(args) => package::verify(&args),
         Command::Promote(args) => promote::run(&args),
+        Command::Init(args) => init::run(&args),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man => completions::man(),
     };
     match result {
         Ok(code) => code,

@@ -1,5 +1,6 @@
 //! One integration-test binary (link time matters on two cores): the CLI as users run it.
 
+mod adoption;
 mod cli;
 mod consumers;
 mod determinism;
