@@ -40,7 +40,8 @@ pub enum CatalogKind {
 #[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Metadata {
-    /// The catalog's name, used in generated labels.
+    /// A name for the catalog, as any Kubernetes-style object has (kustomize and kpt need it
+    /// when the file is a KRM function config). Rendered objects do not carry it.
     #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
     pub name: String,
     /// Ignored by tenantgen; allowed so the file can live in a kustomize or kpt package.
@@ -91,6 +92,12 @@ pub struct Platform {
     #[serde(default = "default_run_as_user")]
     #[schemars(range(min = 1, max = 2147483647))]
     pub run_as_user: i64,
+    /// The platform's own namespaces, created in every zone with their Pod Security level.
+    /// Default: ge-hosting (restricted), ge-system, ge-agents, ge-data (baseline) and
+    /// ge-monitoring (privileged, for node-level collectors). A list replaces them all; the
+    /// landing page's namespace must be one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespaces: Option<Vec<PlatformNamespace>>,
     /// When set, tenantgen writes `flux-system/gotk-sync.yaml` for each zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git: Option<Git>,
@@ -103,6 +110,53 @@ pub struct Platform {
     /// Settings of the platform's Traefik middlewares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub middlewares: Option<MiddlewareSettings>,
+}
+
+/// A namespace of the platform itself.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct PlatformNamespace {
+    /// Namespace name.
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub name: String,
+    /// The Pod Security level enforced there (audit and warn stay `restricted`).
+    pub pod_security: PodSecurity,
+}
+
+/// A Pod Security Admission level.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum PodSecurity {
+    Privileged,
+    Baseline,
+    Restricted,
+}
+
+impl PodSecurity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PodSecurity::Privileged => "privileged",
+            PodSecurity::Baseline => "baseline",
+            PodSecurity::Restricted => "restricted",
+        }
+    }
+}
+
+/// The platform namespaces when the catalog names none.
+pub fn default_platform_namespaces() -> Vec<PlatformNamespace> {
+    let ns = |name: &str, pod_security| PlatformNamespace {
+        name: name.into(),
+        pod_security,
+    };
+    vec![
+        ns("ge-hosting", PodSecurity::Restricted),
+        ns("ge-system", PodSecurity::Baseline),
+        ns("ge-agents", PodSecurity::Baseline),
+        ns("ge-data", PodSecurity::Baseline),
+        ns("ge-monitoring", PodSecurity::Privileged),
+    ]
 }
 
 /// The Git repository Flux syncs each zone from.
@@ -149,6 +203,14 @@ pub struct LandingPage {
     #[serde(default = "default_port")]
     #[schemars(range(min = 1, max = 65535))]
     pub port: u16,
+    /// Namespace the page runs in; one of `platform.namespaces`.
+    #[serde(default = "default_landing_namespace")]
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub namespace: String,
+}
+
+fn default_landing_namespace() -> String {
+    "ge-hosting".into()
 }
 
 /// Settings of the platform middlewares clients can attach.

@@ -16,6 +16,7 @@ use crate::patterns;
 use crate::source::Source;
 use crate::yaml::{Document, escape_segment, field_name};
 
+mod platform;
 mod runtime;
 
 /// Runs every lint. `broken` holds the pointers of values the schema rejected; the parts
@@ -42,6 +43,9 @@ pub fn check(doc: &Document, source: &Source, broken: &BTreeSet<String>) -> Vec<
         lint.zones(zones);
     }
     lint.clients(&clients, platform.as_ref(), zones.as_deref());
+    if let Some(p) = &platform {
+        lint.platform_namespaces(p, &clients);
+    }
     lint.out
 }
 

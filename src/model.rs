@@ -83,6 +83,8 @@ pub struct Platform {
     pub ingress_class: String,
     pub cert_resolver: String,
     pub run_as_user: i64,
+    /// The platform's own namespaces, in catalog order.
+    pub namespaces: Vec<raw::PlatformNamespace>,
     pub git: Option<raw::Git>,
     pub flux_shards: Option<u32>,
     /// Service account tenant Kustomizations impersonate (multi-tenancy lockdown).
@@ -390,6 +392,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
             ingress_class,
             cert_resolver,
             run_as_user,
+            namespaces,
             git,
             flux,
             landing_page,
@@ -402,6 +405,9 @@ impl TryFrom<&raw::Catalog> for Catalog {
             ingress_class: ingress_class.clone(),
             cert_resolver: cert_resolver.clone(),
             run_as_user: *run_as_user,
+            namespaces: namespaces
+                .clone()
+                .unwrap_or_else(raw::default_platform_namespaces),
             git: git.clone(),
             flux_shards: flux.as_ref().and_then(|f| f.shards),
             flux_service_account: flux.as_ref().and_then(|f| f.service_account_name.clone()),

@@ -21,16 +21,6 @@ use crate::model::{Catalog, Platform, Tier, Zone};
 pub const TRAEFIK_CHART_VERSION: &str = "39.0.5";
 pub const TRAEFIK_CHART_REPOSITORY: &str = "https://traefik.github.io/charts";
 
-/// Core namespaces and the Pod Security level each admits.
-const CORE_NAMESPACES: [(&str, &str); 5] = [
-    ("ge-hosting", "restricted"),
-    ("ge-system", "baseline"),
-    ("ge-agents", "baseline"),
-    ("ge-data", "baseline"),
-    // Node-level log and metric collectors need host paths.
-    ("ge-monitoring", "privileged"),
-];
-
 pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
     let mut push = |unit: Unit, object: Value| {
         out.push(Placed {
@@ -52,9 +42,12 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
             namespace(&zone.ingress_namespace, level, Some("ingress")),
         );
     }
-    for (name, level) in CORE_NAMESPACES {
-        if name != zone.ingress_namespace {
-            push(Unit::InfraControllers, namespace(name, level, None));
+    for ns in &platform.namespaces {
+        if ns.name != zone.ingress_namespace {
+            push(
+                Unit::InfraControllers,
+                namespace(&ns.name, ns.pod_security.as_str(), None),
+            );
         }
     }
     for object in traefik(zone, platform) {
@@ -87,7 +80,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
         );
     }
     if let Some(page) = &platform.landing_page {
-        let ns = "ge-hosting";
+        let ns = page.namespace.as_str();
         let w = Workload {
             name: "landing",
             namespace: ns,
