@@ -75,7 +75,7 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 }
 
 /// What a directory entry is when it is neither a regular file, a directory nor a symlink.
-fn special_kind(ft: &FileType) -> Option<&'static str> {
+pub fn special_kind(ft: &FileType) -> Option<&'static str> {
     use std::os::unix::fs::FileTypeExt;
     if ft.is_fifo() {
         Some("a FIFO")
@@ -140,6 +140,23 @@ pub fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, TreeError> {
     let mut bytes = Vec::new();
     f.read_to_end(&mut bytes).map_err(io("read", path))?;
     Ok(Some(bytes))
+}
+
+/// The bytes of the regular file `root/rel`, reached without a symlink below `root`;
+/// `Ok(None)` when nothing is there.
+pub fn read_within(root: &Path, rel: &str) -> Result<Option<Vec<u8>>, TreeError> {
+    check_relative(rel)?;
+    let mut path = root.to_path_buf();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for part in &parts[..parts.len() - 1] {
+        path.push(part);
+        match path.symlink_metadata() {
+            Ok(m) if m.file_type().is_symlink() => return Err(TreeError::Symlink(path)),
+            Ok(_) => {}
+            Err(_) => return Ok(None),
+        }
+    }
+    read_regular(&root.join(rel))
 }
 
 /// Whether the regular file at `path` starts with tenantgen's header.

@@ -115,7 +115,9 @@ fn write_package(pkg: &Package, dir: &Path) -> Result<(), CommandError> {
         let same = pkg
             .files
             .iter()
-            .all(|(rel, f)| std::fs::read(dir.join(rel)).is_ok_and(|b| b == f.bytes))
+            .all(|(rel, f)| {
+                crate::tree::read_within(dir, rel).is_ok_and(|b| b.as_ref() == Some(&f.bytes))
+            })
             && !package::verify(dir).iter().any(|p| p.error);
         if same {
             eprintln!("`{}` already exists with the same content", dir.display());
