@@ -38,7 +38,9 @@ pub enum TreeError {
     Locked(PathBuf),
     #[error("`{0}` is not a path inside a zone of the output directory")]
     Escapes(String),
-    #[error("refusing to render into `{path}`: it is {why}, where files tenantgen does not own live")]
+    #[error(
+        "refusing to render into `{path}`: it is {why}, where files tenantgen does not own live"
+    )]
     UnsafeOutput { path: PathBuf, why: &'static str },
 }
 
@@ -101,7 +103,8 @@ pub fn open_regular(path: &Path) -> Result<Option<File>, TreeError> {
     };
     check_kind(path, &meta.file_type())?;
     use rustix::fs::{Mode, OFlags};
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let flags =
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
     let fd = match rustix::fs::open(path, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(rustix::io::Errno::NOENT) => return Ok(None),

@@ -350,7 +350,10 @@ pub fn run(args: &DiffArgs) -> CommandResult {
     let mut report = match args.compare {
         Compare::Rendered => diff::compare_catalogs(&base, &head),
         Compare::Generator => diff::compare(
-            &parse_tree(&committed_tree(&repo, &args.output, head_rev, &head)?, &head),
+            &parse_tree(
+                &committed_tree(&repo, &args.output, head_rev, &head)?,
+                &head,
+            ),
             &diff::render_side(&head, None),
             None,
         ),
