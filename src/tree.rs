@@ -709,3 +709,47 @@ fn clean_stale_temporaries(root: &Path, scopes: &[String]) {
 pub fn header() -> &'static str {
     HEADER
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Scope, TreeError};
+    use std::path::Path;
+
+    #[test]
+    fn the_filesystem_root_is_refused_however_it_is_spelled() {
+        for root in ["/", "//", "/.", "/tmp/..", "/../.."] {
+            let scope = Scope::new(Path::new(root), ["dev".to_owned()]).expect("scope");
+            let refused = scope.refuse_unsafe_root(Path::new("/nonexistent/clients/clients.yaml"));
+            assert!(
+                matches!(
+                    refused,
+                    Err(TreeError::UnsafeOutput {
+                        why: "the filesystem root",
+                        ..
+                    })
+                ),
+                "{root}: {refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn paths_outside_the_zones_are_out_of_reach() {
+        let scope = Scope::new(Path::new("/nonexistent/out"), ["dev".to_owned()]).expect("scope");
+        for rel in [
+            "dev",
+            "old/x.yaml",
+            "x.yaml",
+            "dev/../old/x.yaml",
+            "/dev/x.yaml",
+            "",
+        ] {
+            assert!(
+                matches!(scope.existing(rel), Err(TreeError::Escapes(_))),
+                "{rel}"
+            );
+        }
+        assert!(matches!(scope.existing("dev/tenants/a.yaml"), Ok(None)));
+        assert!(Scope::new(Path::new("out"), ["../x".to_owned()]).is_err());
+    }
+}

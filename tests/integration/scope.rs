@@ -140,8 +140,10 @@ fn output_at_the_root_a_home_or_above_the_catalog_is_refused_and_nothing_is_writ
         (vec!["-o", "."], "`.`"),
         (vec!["-o", "clients"], "`clients`"),
         (vec!["-o", "clients/.."], "`clients/..`"),
-        (vec!["-o", "/"], "`/`"),
+        // Only checked, never rendered, here: a regression must not write into `/dev`.
+        // The unit test `the_filesystem_root_is_refused_however_it_is_spelled` covers render.
         (vec!["--check", "-o", "/"], "`/`"),
+        (vec!["--check", "-o", "/."], "`/`"),
         (vec!["-o", &home_path], &format!("`{home_path}`")),
     ] {
         let mut cmd = tenantgen(repo.path());
