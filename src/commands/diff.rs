@@ -131,7 +131,10 @@ fn committed_is_owned(repo: &Path, output: &Path, rev: Option<&str>, rel: &str) 
     let path = output.join(rel);
     let text = match rev {
         Some(rev) => git(repo, &["show", &format!("{rev}:{}", path.display())]).ok(),
-        None => std::fs::read_to_string(repo.join(&path)).ok(),
+        None => crate::tree::read_regular(&repo.join(&path))
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).into_owned()),
     };
     text.is_some_and(|t| t.starts_with(crate::tree::OWNED_PREFIX))
 }

@@ -354,7 +354,7 @@ fn verify_refuses_symlinks_in_a_package_naming_each() {
 #[test]
 fn verify_refuses_a_fifo_in_a_package_at_once() {
     let dir = repo();
-    for rel in ["notes.txt", "images.txt"] {
+    for rel in ["notes.txt", "images.txt", "checksum.sha256"] {
         let pkg = packaged(dir.path(), "globex", "staging");
         let _ = std::fs::remove_file(pkg.join(rel));
         let made = Command::new("mkfifo")
