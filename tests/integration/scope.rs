@@ -183,6 +183,11 @@ fn owned_files_outside_the_catalogs_zones_are_out_of_reach() {
     let out = render(repo.path(), &[]);
     assert_exit(&out, 0, "render");
     assert!(stderr(&out).contains(" 0 removed"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("left alone: clusters/old-zone/ (not a zone of the catalog"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(
         tree_diff(&before, &snapshot(&clusters)),
         Vec::<String>::new()
