@@ -85,7 +85,17 @@ struct Locked {
 fn lock_catalog(target: &Path) -> Result<Locked, CommandError> {
     loop {
         let file = File::open(target).map_err(|e| io_error("open", target, e))?;
-        file.lock().map_err(|e| io_error("lock", target, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                eprintln!(
+                    "waiting for another run to release the lock on `{}`",
+                    target.display()
+                );
+                file.lock().map_err(|e| io_error("lock", target, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io_error("lock", target, e)),
+        }
         let meta = file.metadata().map_err(|e| io_error("read", target, e))?;
         match std::fs::metadata(target) {
             Ok(now) if now.dev() == meta.dev() && now.ino() == meta.ino() => {
