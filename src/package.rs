@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::emit;
 use crate::model::{Catalog, Client, Zone};
 use crate::render::{self, Options, Unit};
+use crate::tree;
 
 pub const MANIFEST: &str = "MANIFEST.json";
 pub const ALL: &str = "manifests/all.yaml";
@@ -282,15 +283,47 @@ fn problem(file: &str, message: impl Into<String>) -> Problem {
     }
 }
 
-/// Checks a package directory: checksums, MANIFEST.json, digests, no secret values.
+/// The bytes of a package file: regular files only, never through a symlink, never a FIFO,
+/// socket or device (those are reported by `verify` itself).
+fn read(dir: &Path, rel: &str) -> Result<Vec<u8>, ()> {
+    match tree::read_within(dir, rel) {
+        Ok(Some(bytes)) => Ok(bytes),
+        _ => Err(()),
+    }
+}
+
+/// Checks a package directory: only regular files (a symlink could point anywhere, a FIFO
+/// would hang), checksums, MANIFEST.json, digests, no secret values.
 pub fn verify(dir: &Path) -> Vec<Problem> {
     let mut out = Vec::new();
-    let read = |rel: &str| std::fs::read(dir.join(rel));
+    let entries = match tree::entries_under(dir, dir) {
+        Ok(e) => e,
+        Err(e) => return vec![problem(".", e.to_string())],
+    };
+    let mut not_regular = std::collections::BTreeSet::new();
+    for (rel, ft) in &entries {
+        let kind = if ft.is_symlink() {
+            "a symlink"
+        } else if ft.is_dir() || ft.is_file() {
+            continue;
+        } else {
+            tree::special_kind(ft).unwrap_or("not a regular file")
+        };
+        out.push(problem(
+            rel,
+            format!("is {kind}; a package holds regular files only, and verify never opens it"),
+        ));
+        not_regular.insert(rel.clone());
+    }
+    let read = |rel: &str| read(dir, rel);
     let Ok(sums) = read(CHECKSUMS) else {
-        return vec![problem(
-            CHECKSUMS,
-            "missing: the package has no checksum list",
-        )];
+        if !not_regular.contains(CHECKSUMS) {
+            out.push(problem(
+                CHECKSUMS,
+                "missing: the package has no checksum list",
+            ));
+        }
+        return out;
     };
     let sums = String::from_utf8_lossy(&sums).into_owned();
     let mut listed = BTreeMap::new();
@@ -307,6 +340,9 @@ pub fn verify(dir: &Path) -> Vec<Problem> {
             out.push(problem(path, "names a path outside the package"));
             continue;
         }
+        if not_regular.contains(path) {
+            continue;
+        }
         match read(path) {
             Ok(bytes) if sha256_hex(&bytes) == hex => {}
             Ok(_) => out.push(problem(
@@ -319,9 +355,14 @@ pub fn verify(dir: &Path) -> Vec<Problem> {
             )),
         }
     }
-    for rel in files_under(dir) {
-        if rel != CHECKSUMS && !listed.contains_key(&rel) {
-            out.push(problem(&rel, "unexpected: not listed in checksum.sha256"));
+    let files: Vec<&String> = entries
+        .iter()
+        .filter(|(_, ft)| ft.is_file())
+        .map(|(rel, _)| rel)
+        .collect();
+    for &rel in &files {
+        if rel != CHECKSUMS && !listed.contains_key(rel) {
+            out.push(problem(rel, "unexpected: not listed in checksum.sha256"));
         }
     }
     for required in [MANIFEST, ALL, IMAGES, SECRETS, DEPLOY] {
@@ -352,12 +393,12 @@ pub fn verify(dir: &Path) -> Vec<Problem> {
             }
         }
     }
-    for rel in files_under(dir) {
-        if let Ok(bytes) = read(&rel) {
+    for &rel in &files {
+        if let Ok(bytes) = read(rel) {
             let text = String::from_utf8_lossy(&bytes);
             if let Some(why) = secret_value(&text) {
                 out.push(problem(
-                    &rel,
+                    rel,
                     format!("holds a secret value ({why}); packages carry references only"),
                 ));
             }
@@ -367,7 +408,7 @@ pub fn verify(dir: &Path) -> Vec<Problem> {
 }
 
 fn verify_manifest(dir: &Path) -> Vec<Problem> {
-    let Ok(bytes) = std::fs::read(dir.join(MANIFEST)) else {
+    let Ok(bytes) = read(dir, MANIFEST) else {
         return Vec::new();
     };
     let Ok(m) = serde_json::from_slice::<Value>(&bytes) else {
@@ -416,7 +457,7 @@ fn verify_manifest(dir: &Path) -> Vec<Problem> {
     }
     let mut files = BTreeMap::new();
     for rel in [ALL, IMAGES, SECRETS, DEPLOY] {
-        if let Ok(bytes) = std::fs::read(dir.join(rel)) {
+        if let Ok(bytes) = read(dir, rel) {
             files.insert(rel.to_owned(), File { bytes, mode: 0 });
         }
     }
@@ -426,7 +467,7 @@ fn verify_manifest(dir: &Path) -> Vec<Problem> {
             "`content_digest` does not match the package's files",
         ));
     }
-    if let Ok(all) = std::fs::read_to_string(dir.join(ALL)) {
+    if let Ok(all) = read(dir, ALL).map(|b| String::from_utf8_lossy(&b).into_owned()) {
         if !s("namespace").is_empty() && !all.contains(&format!("namespace: {}\n", s("namespace")))
         {
             out.push(problem(
@@ -447,30 +488,6 @@ fn verify_manifest(dir: &Path) -> Vec<Problem> {
             ));
         }
     }
-    out
-}
-
-fn files_under(dir: &Path) -> Vec<String> {
-    fn walk(base: &Path, d: &Path, out: &mut Vec<String>) {
-        let Ok(entries) = std::fs::read_dir(d) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            match e.file_type() {
-                Ok(t) if t.is_dir() => walk(base, &p, out),
-                Ok(_) => {
-                    if let Ok(rel) = p.strip_prefix(base) {
-                        out.push(rel.to_string_lossy().replace('\\', "/"));
-                    }
-                }
-                Err(_) => {}
-            }
-        }
-    }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
     out
 }
 

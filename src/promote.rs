@@ -162,9 +162,21 @@ pub fn plan(checked: &Checked, client: &str, to: &str) -> Result<Promotion, Prom
                 let at = text[prev_node.end..]
                     .find('\n')
                     .map_or(text.len(), |n| prev_node.end + n);
+                // The new line ends like the file's lines do (CRLF stays CRLF).
+                let (at, newline) = if text[..at].ends_with('\r') {
+                    (at - 1, "\r\n")
+                } else if at == text.len() && text.contains("\r\n") {
+                    (at, "\r\n")
+                } else {
+                    (at, "\n")
+                };
                 let indent = " ".repeat(key_col.saturating_sub(1));
                 (
-                    format!("{}\n{indent}{to}: {value}{}", &text[..at], &text[at..]),
+                    format!(
+                        "{}{newline}{indent}{to}: {value}{}",
+                        &text[..at],
+                        &text[at..]
+                    ),
                     prev_node.value.line + 1,
                 )
             }

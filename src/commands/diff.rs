@@ -12,7 +12,7 @@ use crate::report::{self, Links};
 use crate::source::Source;
 use crate::yaml::{self, Numbers};
 
-use super::render::each_file;
+use super::render::{self, each_file};
 use super::{CommandError, CommandResult, EXIT_OK, print_data, print_problems};
 
 const EXIT_CHANGES: u8 = 2;
@@ -74,32 +74,24 @@ fn check_side(name: String, text: String, which: &str) -> Result<Checked, Comman
 }
 
 /// The committed tree's files at head: from the working tree, or from git objects at `rev`.
-fn committed_tree(repo: &Path, output: &Path, head: Option<&str>) -> BTreeMap<String, String> {
+/// The working tree is read through the render scope (head's zones, regular files only):
+/// what render would never touch is not part of the tree, and a FIFO is an error, not a hang.
+fn committed_tree(
+    repo: &Path,
+    output: &Path,
+    head_rev: Option<&str>,
+    head: &Checked,
+) -> Result<BTreeMap<String, String>, CommandError> {
     let mut files = BTreeMap::new();
     let out = output.display().to_string();
-    match head {
+    match head_rev {
         None => {
-            fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, String>) {
-                let Ok(entries) = std::fs::read_dir(dir) else {
-                    return;
-                };
-                for e in entries.flatten() {
-                    let p = e.path();
-                    match e.file_type() {
-                        Ok(t) if t.is_dir() => walk(base, &p, out),
-                        Ok(t) if t.is_file() => {
-                            if let (Ok(rel), Ok(text)) =
-                                (p.strip_prefix(base), std::fs::read_to_string(&p))
-                            {
-                                out.insert(rel.to_string_lossy().into_owned(), text);
-                            }
-                        }
-                        _ => {}
-                    }
+            let scope = render::scope(&repo.join(output), head, None)?;
+            for rel in scope.owned_files()? {
+                if let Some(bytes) = scope.existing(&rel)? {
+                    files.insert(rel, String::from_utf8_lossy(&bytes).into_owned());
                 }
             }
-            let root = repo.join(output);
-            walk(&root, &root, &mut files);
         }
         Some(rev) => {
             let listing =
@@ -112,7 +104,7 @@ fn committed_tree(repo: &Path, output: &Path, head: Option<&str>) -> BTreeMap<St
         }
     }
     files.retain(|_, text| text.starts_with(crate::tree::OWNED_PREFIX));
-    files
+    Ok(files)
 }
 
 /// The git blob id of `content`, in the object format of `like` (SHA-1, or SHA-256 for a
@@ -139,7 +131,10 @@ fn committed_is_owned(repo: &Path, output: &Path, rev: Option<&str>, rel: &str) 
     let path = output.join(rel);
     let text = match rev {
         Some(rev) => git(repo, &["show", &format!("{rev}:{}", path.display())]).ok(),
-        None => std::fs::read_to_string(repo.join(&path)).ok(),
+        None => crate::tree::read_regular(&repo.join(&path))
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(&b).into_owned()),
     };
     text.is_some_and(|t| t.starts_with(crate::tree::OWNED_PREFIX))
 }
@@ -157,6 +152,9 @@ fn stale_files(
     head: &Checked,
 ) -> Result<Vec<String>, CommandError> {
     let root = repo.join(output);
+    // The working tree is read as render would read it: only head's zones, regular files
+    // only, so a FIFO at a generated path is an error at once instead of a hang.
+    let scope = render::scope(&root, head, None)?;
     // Relative path -> blob id at a revision; in the working tree, owned files (no id).
     let mut committed: BTreeMap<String, String> = match head_rev {
         Some(rev) => {
@@ -173,8 +171,8 @@ fn stale_files(
                 })
                 .collect()
         }
-        None => crate::tree::owned_under(&root)
-            .unwrap_or_default()
+        None => scope
+            .owned_files()?
             .into_iter()
             .map(|rel| (rel, String::new()))
             .collect(),
@@ -191,9 +189,9 @@ fn stale_files(
                 id != blob_id(content.as_bytes(), &id)
                     && committed_is_owned(repo, output, head_rev, &rel)
             }),
-            None => match std::fs::read(root.join(&rel)) {
-                Ok(bytes) => bytes != content.as_bytes() && entry.is_some(),
-                Err(_) => true,
+            None => match scope.existing(&rel)? {
+                Some(bytes) => bytes != content.as_bytes() && entry.is_some(),
+                None => true,
             },
         };
         if differs {
@@ -355,7 +353,10 @@ pub fn run(args: &DiffArgs) -> CommandResult {
     let mut report = match args.compare {
         Compare::Rendered => diff::compare_catalogs(&base, &head),
         Compare::Generator => diff::compare(
-            &parse_tree(&committed_tree(&repo, &args.output, head_rev), &head),
+            &parse_tree(
+                &committed_tree(&repo, &args.output, head_rev, &head)?,
+                &head,
+            ),
             &diff::render_side(&head, None),
             None,
         ),

@@ -112,11 +112,9 @@ pub fn run(args: &PackageArgs) -> CommandResult {
 /// immutable).
 fn write_package(pkg: &Package, dir: &Path) -> Result<(), CommandError> {
     if dir.exists() {
-        let same = pkg
-            .files
-            .iter()
-            .all(|(rel, f)| std::fs::read(dir.join(rel)).is_ok_and(|b| b == f.bytes))
-            && !package::verify(dir).iter().any(|p| p.error);
+        let same = pkg.files.iter().all(|(rel, f)| {
+            crate::tree::read_within(dir, rel).is_ok_and(|b| b.as_ref() == Some(&f.bytes))
+        }) && !package::verify(dir).iter().any(|p| p.error);
         if same {
             eprintln!("`{}` already exists with the same content", dir.display());
             return Ok(());

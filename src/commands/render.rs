@@ -1,13 +1,13 @@
 //! `tenantgen render`: writes the Flux tree, or with `--check` says whether it is current.
 
 use std::collections::BTreeMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::check::{self, Checked};
 use crate::cli::RenderArgs;
 use crate::layout;
 use crate::render::Options;
-use crate::tree::{self, TreeError};
+use crate::tree::{self, Scope, TreeError};
 
 use super::{CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, count, print_problems};
 
@@ -37,26 +37,6 @@ pub fn checked(path: &Path) -> Result<Checked, CommandError> {
     }
 }
 
-/// Lexically normalised absolute form of `p` (the output directory may not exist yet).
-fn absolute(p: &Path) -> PathBuf {
-    let joined = if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir().unwrap_or_default().join(p)
-    };
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out
-}
-
 /// `to` relative to `from` (both absolute), with `/` separators.
 fn relative(from: &Path, to: &Path) -> String {
     let f: Vec<_> = from.components().collect();
@@ -71,16 +51,30 @@ fn relative(from: &Path, to: &Path) -> String {
     parts.join("/")
 }
 
+/// The directory Flux syncs, which its paths are relative to: the top level of the git
+/// repository holding `out` (the nearest directory with a `.git` entry, a worktree's `.git`
+/// file included; no git process needed), or `out`'s parent when there is none, as the
+/// default `./clusters` implies. Never the working directory.
+fn flux_base(out: &Path) -> PathBuf {
+    out.ancestors()
+        .find(|d| d.join(".git").symlink_metadata().is_ok())
+        .or_else(|| out.parent())
+        .unwrap_or(out)
+        .to_path_buf()
+}
+
 /// The rendering options that depend on the disk: where the tree sits in the repository
-/// (for Flux paths) and which clients have a hand-written Component.
+/// (for Flux paths) and which clients have a hand-written Component. The same tree gives the
+/// same bytes however `-o` is spelled and wherever tenantgen runs.
 pub fn options(catalog_path: &Path, output: &Path, checked: &Checked, zone: &str) -> Options {
-    let out = absolute(output);
-    let flux_root = if output.is_relative() {
-        format!("./{}", relative(&absolute(Path::new(".")), &out))
+    let out = tree::resolve(output);
+    let from_base = relative(&flux_base(&out), &out);
+    let flux_root = if from_base.is_empty() {
+        ".".to_owned()
     } else {
-        "./clusters".to_owned()
+        format!("./{from_base}")
     };
-    let clients_dir = absolute(catalog_path)
+    let clients_dir = tree::resolve(catalog_path)
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
@@ -149,25 +143,33 @@ pub fn each_file<E>(
     Ok(())
 }
 
-/// Zone directories whose owned files the rendering fully describes.
-fn scopes(output: &Path, checked: &Checked, zone: Option<&str>) -> Vec<String> {
-    if let Some(z) = zone {
-        return vec![z.to_owned()];
-    }
-    let mut out: Vec<String> = checked.model.zones.iter().map(|z| z.name.clone()).collect();
-    // Zones removed from the catalog: their owned files go too.
-    if let Ok(entries) = std::fs::read_dir(output) {
-        for e in entries.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if !out.contains(&name) && !name.starts_with('.') {
-                    out.push(name);
-                }
-            }
-        }
-    }
-    out.sort();
-    out
+/// What this render may touch: `<output>/<zone>/` for the selected zones of the catalog.
+/// A zone removed from the catalog is out of reach like everything else under the output
+/// directory: its files are the user's to remove.
+pub fn scope(output: &Path, checked: &Checked, zone: Option<&str>) -> Result<Scope, TreeError> {
+    let zones = checked
+        .model
+        .zones
+        .iter()
+        .map(|z| z.name.clone())
+        .filter(|z| zone.is_none_or(|n| n == z));
+    Scope::new(output, zones)
+}
+
+/// Directories beside the zones that render never touches, named so that a zone removed
+/// from the catalog does not linger unnoticed. Only listed, never opened.
+fn not_zones(out: &Path, checked: &Checked) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(out) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.') && !checked.model.zones.iter().any(|z| z.name == *n))
+        .collect();
+    names.sort();
+    names
 }
 
 fn is_client_file(rel: &str) -> bool {
@@ -179,21 +181,20 @@ pub fn run(args: &RenderArgs) -> CommandResult {
     let catalog = args.catalog_path();
     let checked = checked(catalog)?;
     known_zone(&checked, args.zone.as_deref())?;
-    let scopes = scopes(&args.output, &checked, args.zone.as_deref());
-    // `clusters/` and `./clusters/.` name the same directory; without the trailing
-    // separator a symlink at the root is seen as a symlink, not followed.
-    let out: &Path = &args.output.components().collect::<PathBuf>();
+    let scope = scope(&args.output, &checked, args.zone.as_deref())?;
+    scope.refuse_unsafe_root(catalog)?;
+    let out = scope.root().to_path_buf();
     let _lock = if args.check {
         None
     } else {
-        Some(tree::lock(out)?)
+        Some(scope.lock()?)
     };
     if !args.check {
-        tree::clean_stale_temporaries(out, &scopes);
+        scope.clean_stale_temporaries();
     }
     // Files are compared (and, to render, staged) as they are made, so memory never holds
     // the whole tree; any error below drops the planner and its temporaries with it.
-    let mut planner = tree::Planner::new(out, !args.check);
+    let mut planner = tree::Planner::new(scope, !args.check);
     let mut renders_clients = false;
     each_file(
         catalog,
@@ -205,7 +206,7 @@ pub fn run(args: &RenderArgs) -> CommandResult {
             planner.add(rel, &content).map_err(CommandError::from)
         },
     )?;
-    let plan = planner.finish(&scopes)?;
+    let plan = planner.finish()?;
     let removes_every_client = !renders_clients && plan.remove.iter().any(|f| is_client_file(f));
     if removes_every_client && !args.allow_empty {
         return Err(CommandError::failure(format!(
@@ -263,6 +264,12 @@ pub fn run(args: &RenderArgs) -> CommandResult {
         eprintln!(
             "left alone: {} (not generated by tenantgen)",
             out.join(rel).display()
+        );
+    }
+    for dir in not_zones(&out, &checked) {
+        eprintln!(
+            "left alone: {}/ (not a zone of the catalog; remove it by hand if its zone is gone)",
+            out.join(dir).display()
         );
     }
     Ok(EXIT_OK)

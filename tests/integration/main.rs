@@ -13,6 +13,7 @@ mod promote;
 mod properties;
 mod psa;
 mod robustness;
+mod scope;
 mod support;
 mod workflow;
 mod writer;

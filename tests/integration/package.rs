@@ -328,6 +328,62 @@ fn verify_names_every_kind_of_tampering() {
     assert!(err.contains("content_digest"), "{err}");
 }
 
+/// Symlinks in a package, each named: a listed file replaced by a link to an identical copy
+/// outside (its checksum still matches), and a linked directory.
+#[test]
+fn verify_refuses_symlinks_in_a_package_naming_each() {
+    let dir = repo();
+    let pkg = packaged(dir.path(), "bigcorp", "production");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).expect("mkdir");
+    for rel in ["images.txt", "deploy.sh"] {
+        std::fs::rename(pkg.join(rel), outside.join(rel)).expect("move out");
+        std::os::unix::fs::symlink(outside.join(rel), pkg.join(rel)).expect("symlink");
+    }
+    std::os::unix::fs::symlink(&outside, pkg.join("extra")).expect("symlink dir");
+    let err = verify_err(dir.path(), &pkg);
+    for rel in ["images.txt", "deploy.sh", "extra"] {
+        assert!(
+            err.contains(&format!("{rel}: is a symlink")),
+            "{rel} is named: {err}"
+        );
+    }
+}
+
+/// A FIFO (or socket) in a package is an error naming it, at once: verify never opens it.
+#[test]
+fn verify_refuses_a_fifo_in_a_package_at_once() {
+    let dir = repo();
+    for rel in ["notes.txt", "images.txt", "checksum.sha256"] {
+        let pkg = packaged(dir.path(), "globex", "staging");
+        let _ = std::fs::remove_file(pkg.join(rel));
+        let made = Command::new("mkfifo")
+            .arg(pkg.join(rel))
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let mut cmd = tenantgen(dir.path());
+        cmd.args(["verify", &pkg.display().to_string()]);
+        let out = crate::scope::run_with_deadline(cmd, "verify");
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("{rel}: is a FIFO")),
+            "{}",
+            stderr(&out)
+        );
+        // `package` over it does not hang either: the package differs.
+        let mut cmd = tenantgen(dir.path());
+        cmd.env("SOURCE_DATE_EPOCH", EPOCH)
+            .args(["package", "globex", "--zone", "staging", "-o", "pkgs"]);
+        let out = crate::scope::run_with_deadline(cmd, "package");
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        std::fs::remove_dir_all(&pkg).expect("clean");
+    }
+    let pkg = packaged(dir.path(), "globex", "staging");
+    let _sock = std::os::unix::net::UnixListener::bind(pkg.join("s")).expect("socket");
+    assert!(verify_err(dir.path(), &pkg).contains("s: is a socket"));
+}
+
 #[test]
 fn packages_are_immutable() {
     let dir = repo();
