@@ -170,6 +170,29 @@ pub enum Severity {
     Info,
 }
 
+/// A rule's name for people, where many flags of one rule are summed up in one line.
+pub fn rule_title(rule: &str) -> &str {
+    match rule {
+        "client-removed" => "client removed: Flux prune deletes its namespace and all it holds",
+        "default-deny-dropped" => "default deny dropped",
+        "network-policy-removed" => "NetworkPolicy removed",
+        "network-policy-widened" => "NetworkPolicy widened",
+        "namespace-removed" => "namespace removed: Flux prune deletes it and all it holds",
+        "volume-removed" => "volume removed: Flux prune deletes its data",
+        "guardrail-removed" => "quota or PodDisruptionBudget removed",
+        "pod-security-lowered" => "Pod Security enforcement lowered",
+        "image-latest" => "image moves to latest or has no tag",
+        "image-without-digest" => "image without digest in production",
+        "host-claimed-twice" => "host routed to two owners",
+        "promotion-skips-zone" => "promotion skips a zone",
+        "version-changed-in-several-zones" => "version changed in several zones at once",
+        "moved-between-kustomizations" => {
+            "moved between Flux Kustomizations: deleted and recreated"
+        }
+        other => other,
+    }
+}
+
 /// A risky change, for reviewers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Flag {
