@@ -33,6 +33,12 @@ fn icon(s: Severity) -> &'static str {
     }
 }
 
+fn approval_name(a: diff::Approval) -> &'static str {
+    match a {
+        diff::Approval::Removal => "removal",
+    }
+}
+
 fn severity_name(s: Severity) -> &'static str {
     match s {
         Severity::Block => "block",
@@ -138,6 +144,8 @@ struct Context<'a> {
     zones: &'a [ZoneTable],
     details: &'a [Detail],
     omitted: usize,
+    /// What the pull request approved as deliberate (`removal`); those flags are info.
+    approved: Vec<&'static str>,
 }
 
 fn client_cell(client: &str, links: &Links) -> String {
@@ -459,6 +467,7 @@ pub fn markdown(
         .take(STALE_LISTED)
         .map(|s| s.replace('`', ""))
         .collect();
+    let approved: Vec<&'static str> = r.approved.iter().map(|a| approval_name(*a)).collect();
     let render = |flags: &[FlagRow],
                   grouped: &'static str,
                   zones: &[ZoneTable],
@@ -477,6 +486,7 @@ pub fn markdown(
             zones,
             details: &all_details[..detail_count.min(all_details.len())],
             omitted: all_details.len().saturating_sub(detail_count),
+            approved: approved.clone(),
         }))
     };
     // The most detailed panel and tables that fit without any object diff.
@@ -550,6 +560,12 @@ pub fn text(r: &Report) -> String {
             out.push_str(&format!("  {s}\n"));
         }
     }
+    for a in &r.approved {
+        out.push_str(&format!(
+            "\napproved as deliberate: {} (`--approve {0}`); those flags are info\n",
+            approval_name(*a)
+        ));
+    }
     if !r.flags.is_empty() {
         out.push_str("\nrisks:\n");
         for f in &r.flags {
@@ -597,6 +613,7 @@ pub fn json(r: &Report) -> String {
         zones: &'a BTreeMap<String, BTreeMap<String, crate::diff::Counts>>,
         changes: &'a [crate::diff::ObjectChange],
         stale: &'a [String],
+        approved: &'a [crate::diff::Approval],
     }
     let mut s = serde_json::to_string_pretty(&Out {
         schema_version: r.schema_version,
@@ -608,6 +625,7 @@ pub fn json(r: &Report) -> String {
         zones: &r.zones,
         changes: &r.changes,
         stale: &r.stale,
+        approved: &r.approved,
     })
     .unwrap_or_default();
     s.push('\n');
@@ -658,6 +676,7 @@ mod tests {
             zones,
             changes: Vec::new(),
             stale: Vec::new(),
+            approved: Vec::new(),
         }
     }
 

@@ -373,6 +373,9 @@ pub fn run(args: &DiffArgs) -> CommandResult {
         short(&base_rev)
     };
     report.head = head_label;
+    for what in &args.approve {
+        report.approve(*what);
+    }
     // The committed tree at head must be head's rendering.
     report.stale = stale_files(&repo, &args.output, head_rev, &catalog_abs, &head)?
         .into_iter()
