@@ -21,8 +21,12 @@ pub struct Links {
     pub catalog_url: Option<String>,
     /// Catalog path for plain references.
     pub catalog_path: String,
-    /// Client -> line in the head (or, for removed clients, base) catalog.
+    /// Client -> line in the head catalog.
     pub lines: BTreeMap<String, usize>,
+    /// The catalog at the base commit, for clients head no longer has.
+    pub base_url: Option<String>,
+    /// Client -> line in the base catalog.
+    pub base_lines: BTreeMap<String, usize>,
 }
 
 fn icon(s: Severity) -> &'static str {
@@ -152,13 +156,17 @@ fn client_cell(client: &str, links: &Links) -> String {
     if client.is_empty() {
         return "_platform_".into();
     }
-    match (links.lines.get(client), &links.catalog_url) {
-        (Some(line), Some(url)) => format!("[{}]({url}#L{line})", escape_md(client)),
-        (Some(line), None) => format!(
-            "{} (`{}:{line}`)",
-            escape_md(client),
-            links.catalog_path.replace('`', "")
-        ),
+    let path = links.catalog_path.replace('`', "");
+    // A client head no longer has is linked where it was: its line in the base's file.
+    match (links.lines.get(client), links.base_lines.get(client)) {
+        (Some(line), _) => match &links.catalog_url {
+            Some(url) => format!("[{}]({url}#L{line})", escape_md(client)),
+            None => format!("{} (`{path}:{line}`)", escape_md(client)),
+        },
+        (None, Some(line)) => match &links.base_url {
+            Some(url) => format!("[{}]({url}#L{line})", escape_md(client)),
+            None => format!("{} (`{path}:{line}` at base)", escape_md(client)),
+        },
         _ => escape_md(client),
     }
 }

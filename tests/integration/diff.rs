@@ -26,6 +26,16 @@ impl Repo {
         repo
     }
 
+    /// A repository whose catalog is committed on `main` without any rendered tree.
+    fn catalog_only() -> Self {
+        let repo = Repo(tempfile::tempdir().expect("tempdir"));
+        repo.git(&["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(repo.path().join("clients")).expect("mkdir");
+        repo.write(&std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample"));
+        repo.commit("catalog only");
+        repo
+    }
+
     pub(crate) fn path(&self) -> &Path {
         self.0.path()
     }
@@ -658,5 +668,94 @@ fn markdown_keeps_every_flag_and_every_table_for_thousands_of_flags() {
         }
         assert_eq!(summed, expected, "{zone} rows add up");
         assert!(rows.len() <= 50, "{zone}: {} rows", rows.len());
+    }
+}
+
+fn markdown_on_github(repo: &Repo, args: &[&str]) -> String {
+    let out = tenantgen(repo.path())
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "ge/ops")
+        .args(["diff", "--format", "markdown"])
+        .args(args)
+        .output()
+        .expect("diff");
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    stdout(&out)
+}
+
+/// A removed client's row links to its line in the base commit's catalog: the head file has
+/// another client on that line, or none.
+#[test]
+fn a_removed_clients_link_points_at_its_line_in_the_base_commit() {
+    let repo = Repo::new();
+    let text = repo.catalog();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("    - name: bigcorp"))
+        .expect("bigcorp")
+        + 1;
+    let start = text.find("    # Dedicated, large").expect("bigcorp block");
+    let end = text.find("    # Dedicated, xlarge").expect("globex block");
+    repo.write(&format!("{}{}", &text[..start], &text[end..]));
+    repo.render();
+    repo.commit("retire bigcorp");
+    let (base, head) = (
+        repo.git(&["rev-parse", "main"]).trim().to_owned(),
+        repo.git(&["rev-parse", "pr"]).trim().to_owned(),
+    );
+    let md = markdown_on_github(&repo, &["--base", "main", "--head", "pr"]);
+    let link =
+        format!("[bigcorp](https://github.com/ge/ops/blob/{base}/clients/clients.yaml#L{line})");
+    assert!(md.contains(&link), "{link} in\n{md}");
+    assert!(
+        !md.contains(&format!("blob/{head}/clients/clients.yaml#L{line})")),
+        "{md}"
+    );
+}
+
+/// `--head HEAD` (or a branch) links to the commit it names, so the link still shows the
+/// reviewed lines after more pushes.
+#[test]
+fn links_name_the_head_commit_not_the_ref() {
+    let repo = Repo::new();
+    repo.edit(
+        "      config: {LOG_LEVEL: info}\n",
+        "      config: {LOG_LEVEL: debug}\n",
+    );
+    repo.render();
+    repo.commit("debug logs");
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let md = markdown_on_github(&repo, &["--base", "main", "--head", "HEAD"]);
+    assert!(
+        md.contains(&format!(
+            "[acme-corp](https://github.com/ge/ops/blob/{head}/clients/clients.yaml#L45)"
+        )),
+        "{md}"
+    );
+    assert!(!md.contains("blob/HEAD/"), "{md}");
+}
+
+/// A catalog committed without any rendered tree is stale (exit 4), as `render --check` says,
+/// in the working tree and at a revision.
+#[test]
+fn a_catalog_without_any_committed_tree_is_stale() {
+    let repo = Repo::catalog_only();
+    let check = tenantgen(repo.path())
+        .args(["render", "--check"])
+        .output()
+        .expect("render --check");
+    assert_eq!(code(&check), Some(1), "{}", stderr(&check));
+    for args in [
+        &["--detailed-exitcode"][..],
+        &["--detailed-exitcode", "--head", "HEAD"],
+    ] {
+        let out = repo.diff(args);
+        assert_eq!(code(&out), Some(4), "{args:?}: {}", stdout(&out));
+        let text = stdout(&out);
+        assert!(text.contains("the committed tree is stale"), "{text}");
+        assert!(
+            text.contains("clusters/dev/tenants/acme-corp/deployment.yaml"),
+            "the missing files are named: {text}"
+        );
     }
 }
