@@ -256,6 +256,11 @@ pub struct Report {
     pub stale: Vec<String>,
     /// What was approved as deliberate; those flags are info.
     pub approved: Vec<Approval>,
+    /// The zones in promotion order (catalog order); every key of `zones` is in it.
+    pub zone_order: Vec<String>,
+    /// The commits compared, when known (the head is the working tree on top of its commit).
+    pub base_commit: Option<String>,
+    pub head_commit: Option<String>,
 }
 
 impl Report {
@@ -273,10 +278,54 @@ impl Report {
             f.message
                 .push_str("; approved as deliberate (`--approve removal`)");
         }
-        self.flags.sort();
+        self.sort();
         if !self.approved.contains(&what) {
             self.approved.push(what);
         }
+    }
+
+    /// Puts zones in promotion order (`order`, then any other zone by name) and sorts flags and
+    /// changes by it: most severe flags first, then zone by zone, each client's together;
+    /// changes client by client (the platform first), each client's zone by zone.
+    pub fn order_zones<'a>(&mut self, order: impl IntoIterator<Item = &'a str>) {
+        let mut zones: Vec<String> = Vec::new();
+        let known = order.into_iter().map(str::to_owned);
+        for z in known.chain(self.zones.keys().cloned()) {
+            if !zones.contains(&z) {
+                zones.push(z);
+            }
+        }
+        self.zone_order = zones;
+        self.sort();
+    }
+
+    fn zone_rank(&self, zone: Option<&str>) -> usize {
+        zone.and_then(|z| self.zone_order.iter().position(|o| o == z))
+            .unwrap_or(usize::MAX)
+    }
+
+    fn sort(&mut self) {
+        let mut flags = std::mem::take(&mut self.flags);
+        flags.sort_by_cached_key(|f| {
+            (
+                f.severity,
+                self.zone_rank(f.zone.as_deref()),
+                f.client.clone(),
+                f.rule,
+                f.object.clone(),
+                f.message.clone(),
+            )
+        });
+        self.flags = flags;
+        let mut changes = std::mem::take(&mut self.changes);
+        changes.sort_by_cached_key(|c| {
+            (
+                c.client.clone(),
+                self.zone_rank(Some(&c.key.zone)),
+                c.key.clone(),
+            )
+        });
+        self.changes = changes;
     }
 }
 
@@ -394,7 +443,7 @@ pub fn compare(base: &Side, head: &Side, catalogs: Option<(&Checked, &Checked)>)
             .or_default()
             .add(c.change);
     }
-    Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
         base: String::new(),
         head: String::new(),
@@ -404,7 +453,17 @@ pub fn compare(base: &Side, head: &Side, catalogs: Option<(&Checked, &Checked)>)
         changes,
         stale: Vec::new(),
         approved: Vec::new(),
-    }
+        zone_order: Vec::new(),
+        base_commit: None,
+        head_commit: None,
+    };
+    let order: Vec<&str> = catalogs
+        .iter()
+        .flat_map(|(b, h)| h.model.zones.iter().chain(&b.model.zones))
+        .map(|z| z.name.as_str())
+        .collect();
+    report.order_zones(order);
+    report
 }
 
 /// A client that has objects in a zone at base and none at head leaves that zone: Flux

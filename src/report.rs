@@ -58,12 +58,12 @@ pub fn headline(r: &Report) -> String {
         .filter_map(|c| c.client.as_deref())
         .collect();
     format!(
-        "+{} added · ~{} changed · −{} removed across {} zone(s) and {} client(s)",
+        "+{} added · ~{} changed · −{} removed across {} and {}",
         r.counts.added,
         r.counts.changed,
         r.counts.removed,
-        r.zones.len(),
-        clients.len()
+        diff::plural(r.zones.len(), "zone", "zones"),
+        diff::plural(clients.len(), "client", "clients"),
     )
 }
 
@@ -127,6 +127,8 @@ struct ZoneTable {
 #[derive(Serialize, Clone)]
 struct Detail {
     summary: String,
+    /// Whose change it is (escaped), "platform" for platform objects.
+    client: String,
     fence: String,
     diff: String,
 }
@@ -171,38 +173,50 @@ fn client_cell(client: &str, links: &Links) -> String {
     }
 }
 
-/// (unflagged, change, object, diff body): flagged objects sort first.
-type GroupKey = (bool, Change, String, String);
-/// (zones, client, diff body).
-type Group = (Vec<String>, Option<String>, String);
+/// (client without flags, client, unflagged, change, object, diff body).
+type GroupKey = (bool, Option<String>, bool, Change, String, String);
+/// Zones of one identical change.
+type Group = Vec<String>;
 
-/// Changes grouped so that one identical change in several zones is shown once, most
-/// important first: flagged objects, then changes, additions, removals.
+/// Changes grouped so that one identical change in several zones is shown once, client by
+/// client (the platform first) and most important first: clients with risk flags, then within
+/// a client its flagged objects, then changes, additions, removals.
 fn details(r: &Report) -> Vec<Detail> {
     let flagged: std::collections::BTreeSet<(String, String)> = r
         .flags
         .iter()
         .filter_map(|f| Some((f.zone.clone()?, f.object.clone()?)))
         .collect();
+    let flagged_clients: std::collections::BTreeSet<Option<&str>> =
+        r.flags.iter().map(|f| f.client.as_deref()).collect();
     let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
+    // `changes` are in zone order within a client, so each group's zones are too.
     for c in &r.changes {
         let body: String = c.diff.lines().skip(2).map(|l| format!("{l}\n")).collect();
         let is_flagged = flagged.contains(&(c.key.zone.clone(), c.key.label()));
-        let entry = groups
-            .entry((!is_flagged, c.change, c.key.label(), body.clone()))
-            .or_insert_with(|| (Vec::new(), c.client.clone(), body));
-        entry.0.push(c.key.zone.clone());
+        groups
+            .entry((
+                !flagged_clients.contains(&c.client.as_deref()),
+                c.client.clone(),
+                !is_flagged,
+                c.change,
+                c.key.label(),
+                body,
+            ))
+            .or_default()
+            .push(c.key.zone.clone());
     }
     groups
         .into_iter()
-        .map(|((_, change, label, _), (zones, client, body))| {
+        .map(|((_, client, _, change, label, body), zones)| {
             let sign = match change {
                 Change::Added => "➕",
                 Change::Changed => "✏️",
                 Change::Removed => "➖",
             };
             let who = client
-                .map(|c| format!(" ({})", escape_md(&c)))
+                .as_deref()
+                .map(|c| format!(" ({})", escape_md(c)))
                 .unwrap_or_default();
             Detail {
                 summary: format!(
@@ -210,6 +224,9 @@ fn details(r: &Report) -> Vec<Detail> {
                     escape_md(&label),
                     escape_md(&zones.join(", "))
                 ),
+                client: client
+                    .as_deref()
+                    .map_or_else(|| "platform".to_owned(), escape_md),
                 fence: fence_for(&body),
                 diff: body,
             }
@@ -279,7 +296,7 @@ fn capped(items: &[String], shown: usize) -> String {
 
 /// The risk panel's rows at a level of detail. Every flag is counted in exactly one row.
 fn panel(r: &Report, links: &Links, level: Panel) -> Vec<FlagRow> {
-    let order: Vec<String> = r.zones.keys().cloned().collect();
+    let order = &r.zone_order;
     match level {
         Panel::Each => r.flags.iter().map(|f| flag_row(f, links)).collect(),
         Panel::PerClient => {
@@ -309,7 +326,7 @@ fn panel(r: &Report, links: &Links, level: Panel) -> Vec<FlagRow> {
                     FlagRow {
                         icon: icon(severity),
                         severity: severity_name(severity),
-                        zone: zones_cell(&flags, &order),
+                        zone: zones_cell(&flags, order),
                         client: client.map(|c| client_cell(c, links)).unwrap_or_default(),
                         message: format!(
                             "{}: {} flags on {}",
@@ -356,7 +373,7 @@ fn panel(r: &Report, links: &Links, level: Panel) -> Vec<FlagRow> {
                     FlagRow {
                         icon: icon(severity),
                         severity: severity_name(severity),
-                        zone: zones_cell(&flags, &order),
+                        zone: zones_cell(&flags, order),
                         client: whose.clone(),
                         message: format!(
                             "{}: {} {flag_word} in {whose}{names}",
@@ -371,6 +388,11 @@ fn panel(r: &Report, links: &Links, level: Panel) -> Vec<FlagRow> {
     }
 }
 
+/// The zones with changes, in promotion order.
+fn zones_in_order(r: &Report) -> impl Iterator<Item = (&String, &BTreeMap<String, diff::Counts>)> {
+    r.zone_order.iter().filter_map(|z| r.zones.get_key_value(z))
+}
+
 /// (added, changed, removed) of each client, and the clients with those counts.
 type CountSet = ((usize, usize, usize), Vec<String>);
 
@@ -378,8 +400,7 @@ type CountSet = ((usize, usize, usize), Vec<String>);
 /// same counts (largest first, the smallest summed as "other clients") and a total, so the
 /// counts still add up.
 fn tables(r: &Report, links: &Links, rows: usize) -> Vec<ZoneTable> {
-    r.zones
-        .iter()
+    zones_in_order(r)
         .map(|(zone, clients)| {
             let mut total = Row {
                 client: "**total**".into(),
@@ -558,7 +579,7 @@ pub fn markdown(
 
 /// The plain-text report for terminals.
 pub fn text(r: &Report) -> String {
-    let mut out = format!("{}\n", headline(r));
+    let mut out = format!("{}\nbase {} → head {}\n", headline(r), r.base, r.head);
     if !r.stale.is_empty() {
         out.push_str(&format!(
             "\nthe committed tree is stale ({} files):\n",
@@ -586,7 +607,7 @@ pub fn text(r: &Report) -> String {
             ));
         }
     }
-    for (zone, clients) in &r.zones {
+    for (zone, clients) in zones_in_order(r) {
         out.push_str(&format!("\nzone {zone}:\n"));
         for (client, c) in clients {
             let name = if client.is_empty() {
@@ -622,6 +643,9 @@ pub fn json(r: &Report) -> String {
         changes: &'a [crate::diff::ObjectChange],
         stale: &'a [String],
         approved: &'a [crate::diff::Approval],
+        zone_order: &'a [String],
+        base_commit: Option<&'a str>,
+        head_commit: Option<&'a str>,
     }
     let mut s = serde_json::to_string_pretty(&Out {
         schema_version: r.schema_version,
@@ -634,6 +658,9 @@ pub fn json(r: &Report) -> String {
         changes: &r.changes,
         stale: &r.stale,
         approved: &r.approved,
+        zone_order: &r.zone_order,
+        base_commit: r.base_commit.as_deref(),
+        head_commit: r.head_commit.as_deref(),
     })
     .unwrap_or_default();
     s.push('\n');
@@ -685,6 +712,9 @@ mod tests {
             changes: Vec::new(),
             stale: Vec::new(),
             approved: Vec::new(),
+            zone_order: vec!["dev".into(), "staging".into(), "production".into()],
+            base_commit: None,
+            head_commit: None,
         }
     }
 

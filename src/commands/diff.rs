@@ -32,8 +32,9 @@ fn git(repo: &Path, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// The merge-base with the default branch, or HEAD when there is none.
-fn default_base(repo: &Path) -> String {
+/// The merge-base with the default branch, or HEAD when there is none, and what it is for
+/// people ("merge-base with origin/main").
+fn default_base(repo: &Path) -> (String, String) {
     let mut candidates = Vec::new();
     if let Ok(r) = git(
         repo,
@@ -55,10 +56,11 @@ fn default_base(repo: &Path) -> String {
         .is_ok()
             && let Ok(mb) = git(repo, &["merge-base", "HEAD", &c])
         {
-            return mb.trim().to_owned();
+            let name = c.strip_prefix("refs/remotes/").unwrap_or(&c);
+            return (mb.trim().to_owned(), format!("merge-base with {name}"));
         }
     }
-    "HEAD".into()
+    ("HEAD".into(), "HEAD".into())
 }
 
 /// The catalog at `rev` (from git objects), or `None` when it does not exist there.
@@ -341,8 +343,8 @@ pub fn run(args: &DiffArgs) -> CommandResult {
                 repo.display()
             ))
         })?;
-    let base_rev = match &args.base {
-        Some(b) => b.clone(),
+    let (base_rev, base_name) = match &args.base {
+        Some(b) => (b.clone(), b.clone()),
         None => default_base(&repo),
     };
     git(
@@ -380,19 +382,37 @@ pub fn run(args: &DiffArgs) -> CommandResult {
             None,
         ),
     };
-    let short = |r: &str| {
-        if r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit()) {
-            r[..12].to_owned()
-        } else {
-            r.to_owned()
-        }
+    if args.compare == Compare::Generator {
+        report.order_zones(head.model.zones.iter().map(|z| z.name.as_str()));
+    }
+    // What was compared, by name and commit: a ref moves, a commit does not.
+    let short = |id: &str| id.chars().take(12).collect::<String>();
+    let describe = |rev: &str, id: &Option<String>| match id {
+        Some(id) if id.starts_with(rev) => short(id),
+        Some(id) => format!("{rev} ({})", short(id)),
+        None => rev.to_owned(),
     };
-    report.base = if args.compare == Compare::Generator {
-        format!("committed {}", args.output.display())
+    report.base_commit = commit_id(&repo, &base_rev);
+    report.head_commit = commit_id(&repo, head_rev.unwrap_or("HEAD"));
+    let head_desc = match (head_rev, &report.head_commit) {
+        (Some(h), id) => describe(h, id),
+        (None, Some(id)) => match git(&repo, &["symbolic-ref", "--quiet", "--short", "HEAD"]) {
+            Ok(branch) => format!("working tree (on {} at {})", branch.trim(), short(id)),
+            Err(_) => format!("working tree (on {})", short(id)),
+        },
+        (None, None) => "working tree".to_owned(),
+    };
+    if args.compare == Compare::Generator {
+        report.base = format!("committed {} in {head_desc}", args.output.display());
+        report.head = format!(
+            "tenantgen {} rendering {head_desc}",
+            env!("CARGO_PKG_VERSION")
+        );
+        report.base_commit = report.head_commit.clone();
     } else {
-        short(&base_rev)
-    };
-    report.head = head_label;
+        report.base = describe(&base_name, &report.base_commit);
+        report.head = head_desc;
+    }
     for what in &args.approve {
         report.approve(*what);
     }

@@ -307,7 +307,7 @@ fn removing_a_client_is_a_flagged_deliberate_act() {
     let text = stdout(&out);
     let risks: Vec<&str> = text.lines().filter(|l| l.starts_with("  [")).collect();
     assert_eq!(risks.len(), 3, "one flag per zone:\n{text}");
-    for (line, zone) in risks.iter().zip(["dev", "production", "staging"]) {
+    for (line, zone) in risks.iter().zip(["dev", "staging", "production"]) {
         assert_eq!(
             *line,
             format!(
@@ -422,7 +422,7 @@ fn markdown_groups_identical_changes_links_clients_and_escapes() {
     assert!(md.starts_with("<!-- tenantgen-diff -->\n"));
     assert!(
         md.contains(
-            "### tenantgen: +0 added · ~6 changed · −0 removed across 3 zone(s) and 1 client(s)"
+            "### tenantgen: +0 added · ~6 changed · −0 removed across 3 zones and 1 client"
         ),
         "{md}"
     );
@@ -432,7 +432,7 @@ fn markdown_groups_identical_changes_links_clients_and_escapes() {
     );
     // The same ConfigMap change in three zones is shown once.
     assert_eq!(
-        md.matches("ConfigMap/sh-acme-corp/web-config in dev, production, staging")
+        md.matches("ConfigMap/sh-acme-corp/web-config in dev, staging, production")
             .count(),
         1,
         "{md}"
@@ -459,7 +459,7 @@ fn markdown_groups_identical_changes_links_clients_and_escapes() {
     ]);
     assert_eq!(
         stdout(&out),
-        "<!-- tenantgen-diff -->\nCustom: +0 added · ~6 changed · −0 removed across 3 zone(s) and 1 client(s) / 0 risks"
+        "<!-- tenantgen-diff -->\nCustom: +0 added · ~6 changed · −0 removed across 3 zones and 1 client / 0 risks"
     );
     std::fs::write(&tpl, "{{ no_such_variable }}").expect("write");
     let out = repo.diff(&[
@@ -758,4 +758,88 @@ fn a_catalog_without_any_committed_tree_is_stale() {
             "the missing files are named: {text}"
         );
     }
+}
+
+/// Zones come in promotion order (the catalog's, not the alphabet's), each client's changes
+/// stay together instead of interleaving by kind, and the text says what was compared, by
+/// name and commit.
+#[test]
+fn zones_follow_promotion_order_and_each_clients_changes_stay_together() {
+    let repo = Repo::new();
+    repo.edit(
+        "      config: {LOG_LEVEL: info}\n",
+        "      config: {LOG_LEVEL: debug}\n",
+    );
+    repo.edit("        dev: \"5.9.0\"\n", "        dev: \"5.9.1\"\n");
+    repo.render();
+    let main = repo.git(&["rev-parse", "main"]).trim()[..12].to_owned();
+    let text = stdout(&repo.diff(&["--base", "main"]));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("+0 added · ~7 changed · −0 removed across 3 zones and 2 clients")
+    );
+    assert_eq!(
+        lines.next().map(str::to_owned),
+        Some(format!(
+            "base main ({main}) → head working tree (on pr at {main})"
+        ))
+    );
+    let zones: Vec<&str> = text.lines().filter(|l| l.starts_with("zone ")).collect();
+    assert_eq!(zones, ["zone dev:", "zone staging:", "zone production:"]);
+    // Diffs: acme-corp's (zone by zone), then bigcorp's; never acme, bigcorp, acme.
+    let owners: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("--- base/"))
+        .map(|l| {
+            if l.contains("acme-corp") {
+                "acme-corp"
+            } else {
+                "bigcorp"
+            }
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        ["acme-corp"; 6]
+            .iter()
+            .chain(&["bigcorp"])
+            .copied()
+            .collect::<Vec<_>>()
+    );
+    let acme_zones: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("--- base/"))
+        .filter(|l| l.contains("acme-corp"))
+        .map(|l| l.split('/').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        acme_zones,
+        [
+            "dev",
+            "dev",
+            "staging",
+            "staging",
+            "production",
+            "production"
+        ]
+    );
+
+    let md = stdout(&repo.diff(&["--base", "main", "--format", "markdown"]));
+    let at = |needle: &str| {
+        md.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {md}"))
+    };
+    assert!(at("#### Zone dev") < at("#### Zone staging"));
+    assert!(at("#### Zone staging") < at("#### Zone production"));
+    assert!(
+        at("##### acme-corp") < at("##### bigcorp"),
+        "a heading per client: {md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "Base `main ({main})` → head `working tree (on pr at {main})`"
+        )),
+        "{md}"
+    );
 }
