@@ -261,6 +261,73 @@ pub struct Report {
     /// The commits compared, when known (the head is the working tree on top of its commit).
     pub base_commit: Option<String>,
     pub head_commit: Option<String>,
+    /// Every version change of the catalog, client by client, zones in promotion order.
+    pub releases: Vec<Release>,
+}
+
+/// One client's version changing in one zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    pub client: String,
+    pub zone: String,
+    /// `None` when the client (or its zone) is new.
+    pub from: Option<String>,
+    /// `None` when the client leaves the zone.
+    pub to: Option<String>,
+    /// The zone this version comes from, when it is a promotion: the zone before in the path
+    /// ran it (at base or at head).
+    pub promoted_from: Option<String>,
+}
+
+/// Every version change between two catalogs.
+pub fn releases(base: &Checked, head: &Checked) -> Vec<Release> {
+    let mut zones: Vec<&str> = head.model.zones.iter().map(|z| z.name.as_str()).collect();
+    for z in &base.model.zones {
+        if !zones.contains(&z.name.as_str()) {
+            zones.push(&z.name);
+        }
+    }
+    let index = |c: &'_ Checked| -> BTreeMap<String, BTreeMap<String, String>> {
+        c.raw
+            .spec
+            .clients
+            .iter()
+            .map(|x| (x.name.clone(), x.versions.clone()))
+            .collect()
+    };
+    let (b, h) = (index(base), index(head));
+    let none = BTreeMap::new();
+    let names: BTreeSet<&String> = b.keys().chain(h.keys()).collect();
+    let mut out = Vec::new();
+    for name in names {
+        let (bv, hv) = (b.get(name).unwrap_or(&none), h.get(name).unwrap_or(&none));
+        for (i, zone) in zones.iter().enumerate() {
+            let (from, to) = (bv.get(*zone), hv.get(*zone));
+            if from == to {
+                continue;
+            }
+            let promoted_from = match (i.checked_sub(1).map(|p| zones[p]), to) {
+                (Some(prev), Some(to))
+                    if [bv.get(prev), hv.get(prev)]
+                        .into_iter()
+                        .flatten()
+                        .any(|v| tag_of(v) == tag_of(to)) =>
+                {
+                    Some(prev.to_owned())
+                }
+                _ => None,
+            };
+            out.push(Release {
+                client: name.clone(),
+                zone: (*zone).to_owned(),
+                from: from.cloned(),
+                to: to.cloned(),
+                promoted_from,
+            });
+        }
+    }
+    out
 }
 
 impl Report {
@@ -456,6 +523,7 @@ pub fn compare(base: &Side, head: &Side, catalogs: Option<(&Checked, &Checked)>)
         zone_order: Vec::new(),
         base_commit: None,
         head_commit: None,
+        releases: catalogs.map(|(b, h)| releases(b, h)).unwrap_or_default(),
     };
     let order: Vec<&str> = catalogs
         .iter()

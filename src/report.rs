@@ -152,6 +152,9 @@ struct Context<'a> {
     omitted: usize,
     /// What the pull request approved as deliberate (`removal`); those flags are info.
     approved: Vec<&'static str>,
+    releases: &'a [ReleaseRow],
+    /// Version changes in all (more than `releases` rows when grouped).
+    release_count: usize,
 }
 
 fn client_cell(client: &str, links: &Links) -> String {
@@ -238,6 +241,7 @@ fn details(r: &Report) -> Vec<Detail> {
 /// table sums clients with the same counts.
 const PANEL_ROWS: usize = 100;
 const TABLE_ROWS: usize = 50;
+const RELEASE_ROWS: usize = 50;
 /// Stale files listed by name; the rest are counted.
 const STALE_LISTED: usize = 20;
 /// Names shown in a grouped table row (the risk panel names every client while it fits).
@@ -497,9 +501,15 @@ pub fn markdown(
         .map(|s| s.replace('`', ""))
         .collect();
     let approved: Vec<&'static str> = r.approved.iter().map(|a| approval_name(*a)).collect();
+    // The tables: zones and releases, full or grouped.
+    let full = (
+        tables(r, links, TABLE_ROWS),
+        release_rows(r, links, RELEASE_ROWS),
+    );
+    let grouped_tables = (tables(r, links, 1), release_rows(r, links, 0));
     let render = |flags: &[FlagRow],
                   grouped: &'static str,
-                  zones: &[ZoneTable],
+                  (zones, releases): &(Vec<ZoneTable>, Vec<ReleaseRow>),
                   detail_count: usize|
      -> Result<String, minijinja::Error> {
         tmpl.render(minijinja::value::Serde(Context {
@@ -516,6 +526,8 @@ pub fn markdown(
             details: &all_details[..detail_count.min(all_details.len())],
             omitted: all_details.len().saturating_sub(detail_count),
             approved: approved.clone(),
+            releases,
+            release_count: r.releases.len(),
         }))
     };
     // The most detailed panel and tables that fit without any object diff.
@@ -529,14 +541,14 @@ pub fn markdown(
         if rows.len() > PANEL_ROWS && level != Panel::PerRule(usize::MAX) {
             continue;
         }
-        for table_rows in [TABLE_ROWS, 1] {
-            if render(&rows, grouped, &tables(r, links, table_rows), 0)?.len() <= budget {
-                choice = Some((rows, grouped, table_rows));
+        for tables in [&full, &grouped_tables] {
+            if render(&rows, grouped, tables, 0)?.len() <= budget {
+                choice = Some((rows, grouped, tables));
                 break 'levels;
             }
         }
     }
-    let (rows, grouped, table_rows) = match choice {
+    let (rows, grouped, tables) = match choice {
         Some(c) => c,
         None => {
             // Too many clients to name them all: as many as fit, the rest counted.
@@ -544,26 +556,25 @@ pub fn markdown(
             while lo < hi {
                 let mid = (lo + hi).div_ceil(2);
                 let rows = panel(r, links, Panel::PerRule(mid));
-                if render(&rows, "rule", &tables(r, links, 1), 0)?.len() <= budget {
+                if render(&rows, "rule", &grouped_tables, 0)?.len() <= budget {
                     lo = mid
                 } else {
                     hi = mid - 1
                 }
             }
-            (panel(r, links, Panel::PerRule(lo)), "rule", 1)
+            (panel(r, links, Panel::PerRule(lo)), "rule", &grouped_tables)
         }
     };
-    let zones = tables(r, links, table_rows);
     let (mut lo, mut hi) = (0, all_details.len());
     while lo < hi {
         let mid = (lo + hi).div_ceil(2);
-        if render(&rows, grouped, &zones, mid)?.len() <= budget {
+        if render(&rows, grouped, tables, mid)?.len() <= budget {
             lo = mid
         } else {
             hi = mid - 1
         }
     }
-    let mut out = render(&rows, grouped, &zones, lo)?;
+    let mut out = render(&rows, grouped, tables, lo)?;
     if out.len() > budget {
         // Only a replaced template can be this large; cut at a line boundary and say so.
         let note = "\n_The report is cut here to fit one comment; `tenantgen diff --format json` has everything._\n";
@@ -575,6 +586,95 @@ pub fn markdown(
         out.push_str(note);
     }
     Ok(out)
+}
+
+/// A version for people: the tag, and a digest shortened to what tells two apart.
+fn version_text(v: Option<&str>) -> String {
+    match v {
+        None => "—".to_owned(),
+        Some(v) => match v.split_once("@sha256:") {
+            Some((tag, digest)) => {
+                format!(
+                    "{tag}@sha256:{}…",
+                    digest.chars().take(12).collect::<String>()
+                )
+            }
+            None => v.to_owned(),
+        },
+    }
+}
+
+/// Whether a version change is a promotion, for people. The first zone of the path is where
+/// new versions come in, so a change there is a release, not a failed promotion.
+fn release_kind(r: &Report, x: &diff::Release) -> String {
+    let first = r.zone_order.first() == Some(&x.zone);
+    match (&x.promoted_from, &x.to) {
+        (Some(prev), _) => format!("promotion from {prev}"),
+        (None, None) => "leaves the zone".to_owned(),
+        (None, Some(_)) if first => "new version".to_owned(),
+        (None, Some(_)) => "not a promotion".to_owned(),
+    }
+}
+
+/// A version in a table cell: a code span, so `@` mentions nothing and nothing is escaped.
+fn version_cell(v: Option<&str>) -> String {
+    match v {
+        None => "—".to_owned(),
+        Some(_) => format!("`{}`", version_text(v).replace(['`', '|'], "")),
+    }
+}
+
+#[derive(Serialize, Clone)]
+struct ReleaseRow {
+    client: String,
+    zone: String,
+    from: String,
+    to: String,
+    kind: String,
+}
+
+/// The Releases table: a row per version change, or, past `rows` changes, a row per zone and
+/// kind of change naming a few clients and counting them all.
+fn release_rows(r: &Report, links: &Links, rows: usize) -> Vec<ReleaseRow> {
+    if r.releases.len() <= rows {
+        return r
+            .releases
+            .iter()
+            .map(|x| ReleaseRow {
+                client: client_cell(&x.client, links),
+                zone: escape_md(&x.zone),
+                from: version_cell(x.from.as_deref()),
+                to: version_cell(x.to.as_deref()),
+                kind: escape_md(&release_kind(r, x)),
+            })
+            .collect();
+    }
+    let mut groups: BTreeMap<(usize, String), Vec<String>> = BTreeMap::new();
+    for x in &r.releases {
+        let zone = r
+            .zone_order
+            .iter()
+            .position(|z| *z == x.zone)
+            .unwrap_or(usize::MAX);
+        groups
+            .entry((zone, release_kind(r, x)))
+            .or_default()
+            .push(escape_md(&x.client));
+    }
+    groups
+        .into_iter()
+        .map(|((zone, kind), clients)| ReleaseRow {
+            client: format!(
+                "{}: {}",
+                diff::plural(clients.len(), "client", "clients"),
+                capped(&clients, NAMES_IN_ROW)
+            ),
+            zone: escape_md(r.zone_order.get(zone).map_or("", String::as_str)),
+            from: "…".into(),
+            to: "…".into(),
+            kind: escape_md(&kind),
+        })
+        .collect()
 }
 
 /// The plain-text report for terminals.
@@ -604,6 +704,19 @@ pub fn text(r: &Report) -> String {
                 severity_name(f.severity),
                 f.message,
                 f.rule
+            ));
+        }
+    }
+    if !r.releases.is_empty() {
+        out.push_str("\nreleases:\n");
+        for x in &r.releases {
+            out.push_str(&format!(
+                "  {} {}: {} → {} ({})\n",
+                x.client,
+                x.zone,
+                version_text(x.from.as_deref()),
+                version_text(x.to.as_deref()),
+                release_kind(r, x)
             ));
         }
     }
@@ -646,6 +759,7 @@ pub fn json(r: &Report) -> String {
         zone_order: &'a [String],
         base_commit: Option<&'a str>,
         head_commit: Option<&'a str>,
+        releases: &'a [crate::diff::Release],
     }
     let mut s = serde_json::to_string_pretty(&Out {
         schema_version: r.schema_version,
@@ -661,6 +775,7 @@ pub fn json(r: &Report) -> String {
         zone_order: &r.zone_order,
         base_commit: r.base_commit.as_deref(),
         head_commit: r.head_commit.as_deref(),
+        releases: &r.releases,
     })
     .unwrap_or_default();
     s.push('\n');
@@ -715,6 +830,7 @@ mod tests {
             zone_order: vec!["dev".into(), "staging".into(), "production".into()],
             base_commit: None,
             head_commit: None,
+            releases: Vec::new(),
         }
     }
 

@@ -595,8 +595,8 @@ fn markdown_keeps_every_flag_and_every_table_for_thousands_of_flags() {
     .expect("markdown");
     assert!(md.len() <= report::COMMENT_LIMIT, "{} characters", md.len());
     assert!(!md.contains("The report is cut here"), "nothing is cut");
-    let panel =
-        &md[md.find("#### Risks").expect("risk panel")..md.find("#### Zone").expect("tables")];
+    let panel = &md
+        [md.find("#### Risks").expect("risk panel")..md.find("#### Releases").expect("releases")];
     assert!(
         panel.starts_with(&format!("#### Risks ({})", r.flags.len())),
         "{panel}"
@@ -636,6 +636,25 @@ fn markdown_keeps_every_flag_and_every_table_for_thousands_of_flags() {
         }
     }
     assert_eq!(counted, r.flags.len());
+    // The Releases table is grouped per zone and kind, and its rows add up to every change.
+    let releases = &md[md.find("#### Releases").expect("releases")..];
+    assert!(
+        releases.starts_with(&format!("#### Releases ({})", r.releases.len())),
+        "{releases}"
+    );
+    let release_total: usize = releases
+        .lines()
+        .skip(4)
+        .take_while(|l| l.starts_with("| "))
+        .map(|l| {
+            l[2..]
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or_else(|| panic!("a count of clients: {l}"))
+        })
+        .sum();
+    assert_eq!(release_total, r.releases.len());
     // Every zone has its table; grouped rows and totals add up to the zone's counts.
     for (zone, clients) in &r.zones {
         let start = md
@@ -841,5 +860,70 @@ fn zones_follow_promotion_order_and_each_clients_changes_stay_together() {
             "Base `main ({main})` → head `working tree (on pr at {main})`"
         )),
         "{md}"
+    );
+}
+
+/// The Releases table lists every version change with whether it is a promotion: a promotion
+/// from the zone before, a new version in the first zone, a jump that is not a promotion, a
+/// client leaving a zone.
+#[test]
+fn a_releases_table_lists_every_version_change() {
+    let repo = Repo::new();
+    let out = tenantgen(repo.path())
+        .args(["promote", "acme-corp", "--to", "staging"])
+        .output()
+        .expect("promote");
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    repo.edit("        dev: \"5.9.0\"\n", "        dev: \"5.9.1\"\n");
+    repo.edit(
+        "        production: \"7.1.4@sha256:66465eeb3aa14e407d3884868f098fba21c5ba7e6bfbf8ba0282c233d3b5dcba\"",
+        "        production: \"7.2.0@sha256:66465eeb3aa14e407d3884868f098fba21c5ba7e6bfbf8ba0282c233d3b5dcba\"",
+    );
+    let text = repo.catalog();
+    let start = text.find("    - name: initech").expect("initech");
+    let end = text[start..]
+        .find("\n\n")
+        .map_or(text.len(), |e| start + e + 1);
+    repo.write(&format!("{}{}", &text[..start], &text[end..]));
+    repo.render();
+    let text = stdout(&repo.diff(&["--base", "main"]));
+    let releases: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "releases:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(
+        releases[..3],
+        [
+            "  acme-corp staging: 1.2.3 → 1.3.0 (promotion from dev)",
+            "  bigcorp dev: 5.9.0 → 5.9.1 (new version)",
+            "  globex production: 7.1.4@sha256:66465eeb3aa1… → 7.2.0@sha256:66465eeb3aa1… (not a promotion)",
+        ],
+        "{text}"
+    );
+    assert!(
+        releases[3..]
+            .iter()
+            .all(|l| l.starts_with("  initech ") && l.ends_with(" → — (leaves the zone)")),
+        "{text}"
+    );
+    assert!(!releases[3..].is_empty(), "{text}");
+
+    let md = stdout(&repo.diff(&["--base", "main", "--format", "markdown"]));
+    assert!(
+        md.contains("| globex (`clients/clients.yaml:136`) | production | `7.1.4@sha256:66465eeb3aa1…` | `7.2.0@sha256:66465eeb3aa1…` | not a promotion |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| staging | `1.2.3` | `1.3.0` | promotion from dev |"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&repo.diff(&["--base", "main", "--format", "json"])))
+            .expect("json");
+    assert_eq!(
+        json["releases"][0],
+        serde_json::json!({"client": "acme-corp", "zone": "staging", "from": "1.2.3", "to": "1.3.0", "promotedFrom": "dev"})
     );
 }
