@@ -127,7 +127,8 @@ struct ZoneTable {
 #[derive(Serialize, Clone)]
 struct Detail {
     summary: String,
-    /// Whose change it is (escaped), "platform" for platform objects.
+    /// Whose change it is (escaped); "the platform" (no client name has a space) for platform
+    /// objects.
     client: String,
     fence: String,
     diff: String,
@@ -155,6 +156,8 @@ struct Context<'a> {
     releases: &'a [ReleaseRow],
     /// Version changes in all (more than `releases` rows when grouped).
     release_count: usize,
+    /// Whether a client leaving a zone blocks, so the report can say how to approve it.
+    removal_blocks: bool,
 }
 
 fn client_cell(client: &str, links: &Links) -> String {
@@ -229,7 +232,7 @@ fn details(r: &Report) -> Vec<Detail> {
                 ),
                 client: client
                     .as_deref()
-                    .map_or_else(|| "platform".to_owned(), escape_md),
+                    .map_or_else(|| "the platform".to_owned(), escape_md),
                 fence: fence_for(&body),
                 diff: body,
             }
@@ -528,6 +531,10 @@ pub fn markdown(
             approved: approved.clone(),
             releases,
             release_count: r.releases.len(),
+            removal_blocks: r
+                .flags
+                .iter()
+                .any(|f| f.rule == "client-removed" && f.severity == Severity::Block),
         }))
     };
     // The most detailed panel and tables that fit without any object diff.

@@ -611,6 +611,10 @@ fn the_approval_label_lets_an_intended_client_removal_pass() {
     assert_eq!(code, "3", "{body}");
     assert!(body.contains("| ⛔ | block | dev | bigcorp"), "{body}");
     assert!(!body.contains("Approved as deliberate"), "{body}");
+    assert!(
+        body.contains("If that is intended, approve it: the label `tenantgen/approve-removal`"),
+        "the comment says how to approve: {body}"
+    );
 
     // With it: changes only, and the comment says why the removal passes.
     let (code, body, _) = run_diff_step_with(repo.path(), &[("APPROVE_REMOVAL", "true")]);
@@ -625,6 +629,7 @@ fn the_approval_label_lets_an_intended_client_removal_pass() {
         ),
         "{posted}"
     );
+    assert!(!posted.contains("If that is intended"), "{posted}");
     for zone in ["dev", "staging", "production"] {
         assert!(
             posted.contains(&format!("| ℹ️ | info | {zone} | bigcorp")),
