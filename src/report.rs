@@ -875,6 +875,36 @@ mod tests {
     }
 
     #[test]
+    fn a_zone_of_clients_with_all_different_counts_is_summed_into_few_rows_that_add_up() {
+        let mut r = removals(0);
+        let dev = r.zones.entry("dev".into()).or_default();
+        for i in 0..300 {
+            dev.insert(
+                format!("client-{i:05}"),
+                Counts {
+                    added: i % 3,
+                    changed: 1,
+                    removed: i,
+                },
+            );
+        }
+        let table = &tables(&r, &Links::default(), TABLE_ROWS)[0];
+        assert!(table.grouped);
+        assert!(table.rows.len() <= TABLE_ROWS, "{} rows", table.rows.len());
+        let last = table.rows.last().expect("rows");
+        assert!(last.client.ends_with(" other clients"), "{}", last.client);
+        let sum = |f: fn(&Row) -> usize| table.rows.iter().map(f).sum::<usize>();
+        assert_eq!(
+            (sum(|x| x.added), sum(|x| x.changed), sum(|x| x.removed)),
+            ((0..300).map(|i| i % 3).sum(), 300, (0..300).sum::<usize>())
+        );
+        assert_eq!(
+            (table.total.added, table.total.changed, table.total.removed),
+            (300, 300, 44850)
+        );
+    }
+
+    #[test]
     fn a_few_flags_are_each_a_row_and_a_few_clients_each_a_table_row() {
         let md = markdown(
             &removals(3),
