@@ -137,6 +137,10 @@ pub struct DiffArgs {
     /// The lowest risk severity that makes --detailed-exitcode exit 3
     #[arg(long, value_enum, default_value_t = crate::diff::Severity::Block)]
     pub fail_on: crate::diff::Severity,
+    /// Approve flags of this kind as deliberate: they become info, and the report says so
+    /// (`removal`: a client leaving a zone, whose namespace Flux prune deletes)
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub approve: Vec<crate::diff::Approval>,
     /// A minijinja template replacing the built-in markdown report
     #[arg(long, value_name = "FILE")]
     pub template: Option<PathBuf>,

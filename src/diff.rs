@@ -170,6 +170,37 @@ pub enum Severity {
     Info,
 }
 
+/// A kind of flag a pull request may approve as deliberate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Approval {
+    /// A client leaving a zone (`client-removed`): Flux prune deletes its namespace.
+    Removal,
+}
+
+/// A rule's name for people, where many flags of one rule are summed up in one line.
+pub fn rule_title(rule: &str) -> &str {
+    match rule {
+        "client-removed" => "client removed: Flux prune deletes its namespace and all it holds",
+        "default-deny-dropped" => "default deny dropped",
+        "network-policy-removed" => "NetworkPolicy removed",
+        "network-policy-widened" => "NetworkPolicy widened",
+        "namespace-removed" => "namespace removed: Flux prune deletes it and all it holds",
+        "volume-removed" => "volume removed: Flux prune deletes its data",
+        "guardrail-removed" => "quota or PodDisruptionBudget removed",
+        "pod-security-lowered" => "Pod Security enforcement lowered",
+        "image-latest" => "image moves to latest or has no tag",
+        "image-without-digest" => "image without digest in production",
+        "host-claimed-twice" => "host routed to two owners",
+        "promotion-skips-zone" => "promotion skips a zone",
+        "version-changed-in-several-zones" => "version changed in several zones at once",
+        "moved-between-kustomizations" => {
+            "moved between Flux Kustomizations: deleted and recreated"
+        }
+        other => other,
+    }
+}
+
 /// A risky change, for reviewers.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Flag {
@@ -223,12 +254,153 @@ pub struct Report {
     pub changes: Vec<ObjectChange>,
     /// Files of the committed tree at head that differ from head's rendering.
     pub stale: Vec<String>,
+    /// What was approved as deliberate; those flags are info.
+    pub approved: Vec<Approval>,
+    /// The zones in promotion order (catalog order); every key of `zones` is in it.
+    pub zone_order: Vec<String>,
+    /// The commits compared, when known (the head is the working tree on top of its commit).
+    pub base_commit: Option<String>,
+    pub head_commit: Option<String>,
+    /// Every version change of the catalog, client by client, zones in promotion order.
+    pub releases: Vec<Release>,
+}
+
+/// One client's version changing in one zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Release {
+    pub client: String,
+    pub zone: String,
+    /// `None` when the client (or its zone) is new.
+    pub from: Option<String>,
+    /// `None` when the client leaves the zone.
+    pub to: Option<String>,
+    /// The zone this version comes from, when it is a promotion: the zone before in the path
+    /// ran it (at base or at head).
+    pub promoted_from: Option<String>,
+}
+
+/// Every version change between two catalogs.
+pub fn releases(base: &Checked, head: &Checked) -> Vec<Release> {
+    let mut zones: Vec<&str> = head.model.zones.iter().map(|z| z.name.as_str()).collect();
+    for z in &base.model.zones {
+        if !zones.contains(&z.name.as_str()) {
+            zones.push(&z.name);
+        }
+    }
+    let index = |c: &'_ Checked| -> BTreeMap<String, BTreeMap<String, String>> {
+        c.raw
+            .spec
+            .clients
+            .iter()
+            .map(|x| (x.name.clone(), x.versions.clone()))
+            .collect()
+    };
+    let (b, h) = (index(base), index(head));
+    let none = BTreeMap::new();
+    let names: BTreeSet<&String> = b.keys().chain(h.keys()).collect();
+    let mut out = Vec::new();
+    for name in names {
+        let (bv, hv) = (b.get(name).unwrap_or(&none), h.get(name).unwrap_or(&none));
+        for (i, zone) in zones.iter().enumerate() {
+            let (from, to) = (bv.get(*zone), hv.get(*zone));
+            if from == to {
+                continue;
+            }
+            let promoted_from = match (i.checked_sub(1).map(|p| zones[p]), to) {
+                (Some(prev), Some(to))
+                    if [bv.get(prev), hv.get(prev)]
+                        .into_iter()
+                        .flatten()
+                        .any(|v| tag_of(v) == tag_of(to)) =>
+                {
+                    Some(prev.to_owned())
+                }
+                _ => None,
+            };
+            out.push(Release {
+                client: name.clone(),
+                zone: (*zone).to_owned(),
+                from: from.cloned(),
+                to: to.cloned(),
+                promoted_from,
+            });
+        }
+    }
+    out
 }
 
 impl Report {
     pub fn max_severity(&self) -> Option<Severity> {
         self.flags.iter().map(|f| f.severity).min()
     }
+
+    /// Downgrades exactly the flags `what` covers to info, saying so in each.
+    pub fn approve(&mut self, what: Approval) {
+        let rule = match what {
+            Approval::Removal => CLIENT_REMOVED,
+        };
+        for f in self.flags.iter_mut().filter(|f| f.rule == rule) {
+            f.severity = Severity::Info;
+            f.message
+                .push_str("; approved as deliberate (`--approve removal`)");
+        }
+        self.sort();
+        if !self.approved.contains(&what) {
+            self.approved.push(what);
+        }
+    }
+
+    /// Puts zones in promotion order (`order`, then any other zone by name) and sorts flags and
+    /// changes by it: most severe flags first, then zone by zone, each client's together;
+    /// changes client by client (the platform first), each client's zone by zone.
+    pub fn order_zones<'a>(&mut self, order: impl IntoIterator<Item = &'a str>) {
+        let mut zones: Vec<String> = Vec::new();
+        let known = order.into_iter().map(str::to_owned);
+        for z in known.chain(self.zones.keys().cloned()) {
+            if !zones.contains(&z) {
+                zones.push(z);
+            }
+        }
+        self.zone_order = zones;
+        self.sort();
+    }
+
+    fn zone_rank(&self, zone: Option<&str>) -> usize {
+        zone.and_then(|z| self.zone_order.iter().position(|o| o == z))
+            .unwrap_or(usize::MAX)
+    }
+
+    fn sort(&mut self) {
+        let mut flags = std::mem::take(&mut self.flags);
+        flags.sort_by_cached_key(|f| {
+            (
+                f.severity,
+                self.zone_rank(f.zone.as_deref()),
+                f.client.clone(),
+                f.rule,
+                f.object.clone(),
+                f.message.clone(),
+            )
+        });
+        self.flags = flags;
+        let mut changes = std::mem::take(&mut self.changes);
+        changes.sort_by_cached_key(|c| {
+            (
+                c.client.clone(),
+                self.zone_rank(Some(&c.key.zone)),
+                c.key.clone(),
+            )
+        });
+        self.changes = changes;
+    }
+}
+
+const CLIENT_REMOVED: &str = "client-removed";
+
+/// `n` and the word for `n` of them: "1 zone", "3 zones".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The YAML of an object for the diff, with Secret values masked.
@@ -320,6 +492,7 @@ pub fn compare(base: &Side, head: &Side, catalogs: Option<(&Checked, &Checked)>)
             diff,
         });
     }
+    flags = removed_clients(base, head, &changes, flags);
     flags.extend(host_flags(head));
     if let Some((b, h)) = catalogs {
         flags.extend(version_flags(b, h));
@@ -337,7 +510,7 @@ pub fn compare(base: &Side, head: &Side, catalogs: Option<(&Checked, &Checked)>)
             .or_default()
             .add(c.change);
     }
-    Report {
+    let mut report = Report {
         schema_version: SCHEMA_VERSION,
         base: String::new(),
         head: String::new(),
@@ -346,7 +519,94 @@ pub fn compare(base: &Side, head: &Side, catalogs: Option<(&Checked, &Checked)>)
         zones,
         changes,
         stale: Vec::new(),
+        approved: Vec::new(),
+        zone_order: Vec::new(),
+        base_commit: None,
+        head_commit: None,
+        releases: catalogs.map(|(b, h)| releases(b, h)).unwrap_or_default(),
+    };
+    let order: Vec<&str> = catalogs
+        .iter()
+        .flat_map(|(b, h)| h.model.zones.iter().chain(&b.model.zones))
+        .map(|z| z.name.as_str())
+        .collect();
+    report.order_zones(order);
+    report
+}
+
+/// A client that has objects in a zone at base and none at head leaves that zone: Flux
+/// prune deletes its namespace and everything in it. That is one deliberate act, so it is one
+/// flag per zone saying what goes, in place of one flag per object (a reviewer approves the
+/// removal, not each NetworkPolicy).
+fn removed_clients(
+    base: &Side,
+    head: &Side,
+    changes: &[ObjectChange],
+    mut flags: Vec<Flag>,
+) -> Vec<Flag> {
+    let staying: BTreeSet<(&str, &str)> = head
+        .iter()
+        .filter_map(|(k, o)| Some((k.zone.as_str(), o.client.as_deref()?)))
+        .collect();
+    let mut gone: BTreeMap<(&str, &str), Vec<&Key>> = BTreeMap::new();
+    for c in changes.iter().filter(|c| c.change == Change::Removed) {
+        if let Some(client) = c.client.as_deref()
+            && !staying.contains(&(c.key.zone.as_str(), client))
+        {
+            gone.entry((c.key.zone.as_str(), client))
+                .or_default()
+                .push(&c.key);
+        }
     }
+    flags.retain(|f| {
+        f.object.is_none()
+            || !matches!((f.zone.as_deref(), f.client.as_deref()), (Some(z), Some(c)) if gone.contains_key(&(z, c)))
+    });
+    for ((zone, client), keys) in gone {
+        let namespace = keys
+            .iter()
+            .find(|k| k.kind == "Namespace")
+            .map(|k| k.name.clone())
+            .or_else(|| {
+                base.values()
+                    .find(|o| o.client.as_deref() == Some(client))
+                    .map(|o| o.applied_by.clone())
+            })
+            .unwrap_or_default();
+        let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
+        for k in keys.iter().filter(|k| k.kind != "Namespace") {
+            *kinds.entry(k.kind.as_str()).or_default() += 1;
+        }
+        let total: usize = kinds.values().sum();
+        let listed = kinds
+            .iter()
+            .map(|(kind, n)| format!("{n} × {kind}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let volumes = kinds
+            .get("PersistentVolumeClaim")
+            .map_or(String::new(), |n| {
+                format!(
+                    "; the data of {} is lost",
+                    plural(*n, "PersistentVolumeClaim", "PersistentVolumeClaims")
+                )
+            });
+        flags.push(Flag {
+            severity: Severity::Block,
+            rule: CLIENT_REMOVED,
+            zone: Some(zone.to_owned()),
+            client: Some(client.to_owned()),
+            object: keys
+                .iter()
+                .find(|k| k.kind == "Namespace")
+                .map(|k| k.label()),
+            message: format!(
+                "`{client}` leaves {zone}: Flux prune deletes namespace `{namespace}` and everything in it ({}: {listed}){volumes}",
+                plural(total, "object", "objects")
+            ),
+        });
+    }
+    flags
 }
 
 fn flag(
@@ -755,12 +1015,62 @@ mod tests {
         );
         assert_eq!(rules(&r), ["moved-between-kustomizations"]);
         let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data", "namespace": "ded-a"}});
+        let staying = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x", "namespace": "ded-a"}});
         let r = compare(
-            &side(&[("dev", Some("a"), "ded-a", pvc)]),
-            &Side::new(),
+            &side(&[
+                ("dev", Some("a"), "ded-a", pvc),
+                ("dev", Some("a"), "ded-a", staying.clone()),
+            ]),
+            &side(&[("dev", Some("a"), "ded-a", staying)]),
             None,
         );
         assert_eq!(rules(&r), ["volume-removed"]);
+    }
+
+    #[test]
+    fn a_client_leaving_a_zone_is_one_flag_there_saying_what_prune_deletes() {
+        let obj = |kind: &str, name: &str| json!({"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": "ded-a"}});
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ded-a"}});
+        let deny = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "default-deny", "namespace": "ded-a"}, "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}});
+        let objects = |zone| {
+            vec![
+                (zone, Some("a"), "ded-a", ns.clone()),
+                (zone, Some("a"), "ded-a", deny.clone()),
+                (
+                    zone,
+                    Some("a"),
+                    "ded-a",
+                    obj("PersistentVolumeClaim", "data"),
+                ),
+                (zone, Some("a"), "ded-a", obj("ResourceQuota", "compute")),
+            ]
+        };
+        let base = side(&[objects("dev"), objects("staging")].concat());
+        // `a` stays in staging with one object less; it leaves dev.
+        let mut r = compare(&base, &side(&objects("staging")[..3]), None);
+        assert_eq!(rules(&r), ["client-removed", "guardrail-removed"]);
+        let removal = &r.flags[0];
+        assert_eq!(
+            (removal.severity, removal.zone.as_deref()),
+            (Severity::Block, Some("dev"))
+        );
+        assert_eq!(
+            removal.message,
+            "`a` leaves dev: Flux prune deletes namespace `ded-a` and everything in it \
+             (3 objects: 1 × NetworkPolicy, 1 × PersistentVolumeClaim, 1 × ResourceQuota); \
+             the data of 1 PersistentVolumeClaim is lost"
+        );
+        // Approval downgrades exactly the removal, and says so.
+        r.approve(Approval::Removal);
+        assert_eq!(r.flags[0].severity, Severity::Caution, "the guardrail flag");
+        assert_eq!(r.flags[1].rule, "client-removed");
+        assert_eq!(r.flags[1].severity, Severity::Info);
+        assert!(
+            r.flags[1]
+                .message
+                .ends_with("approved as deliberate (`--approve removal`)")
+        );
+        assert_eq!(r.approved, [Approval::Removal]);
     }
 
     #[test]

@@ -32,8 +32,9 @@ fn git(repo: &Path, args: &[&str]) -> Result<String, String> {
     }
 }
 
-/// The merge-base with the default branch, or HEAD when there is none.
-fn default_base(repo: &Path) -> String {
+/// The merge-base with the default branch, or HEAD when there is none, and what it is for
+/// people ("merge-base with origin/main").
+fn default_base(repo: &Path) -> (String, String) {
     let mut candidates = Vec::new();
     if let Ok(r) = git(
         repo,
@@ -55,10 +56,11 @@ fn default_base(repo: &Path) -> String {
         .is_ok()
             && let Ok(mb) = git(repo, &["merge-base", "HEAD", &c])
         {
-            return mb.trim().to_owned();
+            let name = c.strip_prefix("refs/remotes/").unwrap_or(&c);
+            return (mb.trim().to_owned(), format!("merge-base with {name}"));
         }
     }
-    "HEAD".into()
+    ("HEAD".into(), "HEAD".into())
 }
 
 /// The catalog at `rev` (from git objects), or `None` when it does not exist there.
@@ -142,8 +144,7 @@ fn committed_is_owned(repo: &Path, output: &Path, rev: Option<&str>, rel: &str) 
 /// The files of the committed tree at head (`head_rev`, or the working tree) that are not
 /// head's rendering, compared one by one while head is rendered: a revision's files by their
 /// blob ids from one `git ls-tree`, the working tree's by reading each file, so the tree is
-/// never held in memory. Hand-written files are not part of the tree and never stale. No
-/// committed tree, nothing stale.
+/// never held in memory. Hand-written files are not part of the tree and never stale.
 fn stale_files(
     repo: &Path,
     output: &Path,
@@ -177,9 +178,8 @@ fn stale_files(
             .map(|rel| (rel, String::new()))
             .collect(),
     };
-    if committed.is_empty() {
-        return Ok(Vec::new());
-    }
+    // No committed tree at all is the stalest tree: every file head renders is missing (as
+    // `render --check` says), so a pull request that forgot to render cannot pass.
     let mut stale = Vec::new();
     each_file(catalog_abs, &root, head, None, |rel, content| {
         let entry = committed.remove(&rel);
@@ -262,33 +262,55 @@ fn parse_tree(files: &BTreeMap<String, String>, head: &Checked) -> Side {
     side
 }
 
-fn links(repo: &Path, rel: &str, head_rev: Option<&str>, head: &Checked, base: &Checked) -> Links {
+/// The commit id `rev` names, so a link stays right when the branch moves (`HEAD` would not).
+fn commit_id(repo: &Path, rev: &str) -> Option<String> {
+    git(
+        repo,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .ok()
+    .map(|s| s.trim().to_owned())
+}
+
+fn links(
+    repo: &Path,
+    rel: &str,
+    (base_rev, head_rev): (&str, Option<&str>),
+    head: &Checked,
+    base: &Checked,
+) -> Links {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let rev = head_rev
-        .map(str::to_owned)
-        .or_else(|| env("GITHUB_HEAD_SHA"))
-        .or_else(|| env("GITHUB_SHA"))
-        .or_else(|| {
-            git(repo, &["rev-parse", "HEAD"])
-                .ok()
-                .map(|s| s.trim().to_owned())
-        });
-    let catalog_url = match (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), rev) {
+    let head_commit = match head_rev {
+        Some(h) => commit_id(repo, h),
+        None => env("GITHUB_HEAD_SHA")
+            .or_else(|| env("GITHUB_SHA"))
+            .or_else(|| commit_id(repo, "HEAD")),
+    };
+    let url = |rev: Option<String>| match (env("GITHUB_SERVER_URL"), env("GITHUB_REPOSITORY"), rev)
+    {
         (Some(server), Some(repo), Some(rev)) => Some(format!("{server}/{repo}/blob/{rev}/{rel}")),
         _ => None,
     };
-    let mut lines = BTreeMap::new();
-    for c in [base, head] {
+    let lines_of = |c: &Checked| {
+        let mut lines = BTreeMap::new();
         for (i, client) in c.raw.spec.clients.iter().enumerate() {
             if let Some(pos) = c.doc.map.locate(&format!("/spec/clients/{i}")) {
                 lines.insert(client.name.clone(), pos.line);
             }
         }
-    }
+        lines
+    };
     Links {
-        catalog_url,
+        catalog_url: url(head_commit),
+        base_url: url(commit_id(repo, base_rev)),
         catalog_path: rel.to_owned(),
-        lines,
+        lines: lines_of(head),
+        base_lines: lines_of(base),
     }
 }
 
@@ -319,8 +341,8 @@ pub fn run(args: &DiffArgs) -> CommandResult {
                 repo.display()
             ))
         })?;
-    let base_rev = match &args.base {
-        Some(b) => b.clone(),
+    let (base_rev, base_name) = match &args.base {
+        Some(b) => (b.clone(), b.clone()),
         None => default_base(&repo),
     };
     git(
@@ -361,19 +383,40 @@ pub fn run(args: &DiffArgs) -> CommandResult {
             None,
         ),
     };
-    let short = |r: &str| {
-        if r.len() == 40 && r.bytes().all(|b| b.is_ascii_hexdigit()) {
-            r[..12].to_owned()
-        } else {
-            r.to_owned()
-        }
+    if args.compare == Compare::Generator {
+        report.order_zones(head.model.zones.iter().map(|z| z.name.as_str()));
+    }
+    // What was compared, by name and commit: a ref moves, a commit does not.
+    let short = |id: &str| id.chars().take(12).collect::<String>();
+    let describe = |rev: &str, id: &Option<String>| match id {
+        Some(id) if id.starts_with(rev) => short(id),
+        Some(id) => format!("{rev} ({})", short(id)),
+        None => rev.to_owned(),
     };
-    report.base = if args.compare == Compare::Generator {
-        format!("committed {}", args.output.display())
+    report.base_commit = commit_id(&repo, &base_rev);
+    report.head_commit = commit_id(&repo, head_rev.unwrap_or("HEAD"));
+    let head_desc = match (head_rev, &report.head_commit) {
+        (Some(h), id) => describe(h, id),
+        (None, Some(id)) => match git(&repo, &["symbolic-ref", "--quiet", "--short", "HEAD"]) {
+            Ok(branch) => format!("working tree (on {} at {})", branch.trim(), short(id)),
+            Err(_) => format!("working tree (on {})", short(id)),
+        },
+        (None, None) => "working tree".to_owned(),
+    };
+    if args.compare == Compare::Generator {
+        report.base = format!("committed {} in {head_desc}", args.output.display());
+        report.head = format!(
+            "tenantgen {} rendering {head_desc}",
+            env!("CARGO_PKG_VERSION")
+        );
+        report.base_commit = report.head_commit.clone();
     } else {
-        short(&base_rev)
-    };
-    report.head = head_label;
+        report.base = describe(&base_name, &report.base_commit);
+        report.head = head_desc;
+    }
+    for what in &args.approve {
+        report.approve(*what);
+    }
     // The committed tree at head must be head's rendering.
     report.stale = stale_files(&repo, &args.output, head_rev, &catalog_abs, &head)?
         .into_iter()
@@ -387,7 +430,7 @@ pub fn run(args: &DiffArgs) -> CommandResult {
                 Some(t) => fs_err::read_to_string(t)?,
                 None => report::DEFAULT_TEMPLATE.to_owned(),
             };
-            let l = links(&repo, &rel, head_rev, &head, &base);
+            let l = links(&repo, &rel, (&base_rev, head_rev), &head, &base);
             report::markdown(&report, &l, &template, report::COMMENT_LIMIT).map_err(|e| {
                 CommandError::failure(format!("the markdown template fails: {e}"))
                     .hint("check the template against the built-in one in src/templates/diff.md.j2")

@@ -26,6 +26,16 @@ impl Repo {
         repo
     }
 
+    /// A repository whose catalog is committed on `main` without any rendered tree.
+    fn catalog_only() -> Self {
+        let repo = Repo(tempfile::tempdir().expect("tempdir"));
+        repo.git(&["init", "-q", "-b", "main"]);
+        std::fs::create_dir_all(repo.path().join("clients")).expect("mkdir");
+        repo.write(&std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample"));
+        repo.commit("catalog only");
+        repo
+    }
+
     pub(crate) fn path(&self) -> &Path {
         self.0.path()
     }
@@ -282,6 +292,8 @@ fn both_sides_come_from_git_objects_without_a_checkout() {
     );
 }
 
+/// Removing a client is one block flag per zone saying what Flux prune deletes, not one per
+/// object; `--approve removal` makes exactly those flags info, says so, and CI passes.
 #[test]
 fn removing_a_client_is_a_flagged_deliberate_act() {
     let repo = Repo::new();
@@ -293,15 +305,64 @@ fn removing_a_client_is_a_flagged_deliberate_act() {
     let out = repo.diff(&["--detailed-exitcode"]);
     assert_eq!(code(&out), Some(3), "{}", stdout(&out));
     let text = stdout(&out);
-    for expected in [
-        "[block] production: Namespace/ded-bigcorp: Flux prune deletes the namespace and everything in it (namespace-removed)",
-        "[block] production: NetworkPolicy/ded-bigcorp/default-deny: the default deny is removed (default-deny-dropped)",
-        "[block] production: NetworkPolicy/ded-bigcorp/allow-dns: a NetworkPolicy is removed (network-policy-removed)",
-        "[caution] production: ResourceQuota/ded-bigcorp/compute is removed (guardrail-removed)",
-        "[caution] production: PodDisruptionBudget/ded-bigcorp/web is removed (guardrail-removed)",
-    ] {
-        assert!(text.contains(expected), "missing `{expected}` in\n{text}");
+    let risks: Vec<&str> = text.lines().filter(|l| l.starts_with("  [")).collect();
+    assert_eq!(risks.len(), 3, "one flag per zone:\n{text}");
+    for (line, zone) in risks.iter().zip(["dev", "staging", "production"]) {
+        assert_eq!(
+            *line,
+            format!(
+                "  [block] {zone}: `bigcorp` leaves {zone}: Flux prune deletes namespace `ded-bigcorp` \
+                 and everything in it (17 objects: 1 × ConfigMap, 1 × Deployment, 1 × ExternalSecret, \
+                 1 × HorizontalPodAutoscaler, 1 × Ingress, 1 × Kustomization, 1 × LimitRange, \
+                 2 × Middleware, 4 × NetworkPolicy, 1 × PodDisruptionBudget, 1 × ResourceQuota, \
+                 1 × Service, 1 × ServiceAccount) (client-removed)"
+            )
+        );
     }
+
+    let out = repo.diff(&["--detailed-exitcode", "--approve", "removal"]);
+    assert_eq!(
+        code(&out),
+        Some(2),
+        "approved: changes only\n{}",
+        stdout(&out)
+    );
+    let text = stdout(&out);
+    assert!(
+        text.contains(
+            "approved as deliberate: removal (`--approve removal`); those flags are info"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("  [info] ")
+                && l.ends_with("; approved as deliberate (`--approve removal`) (client-removed)"))
+            .count(),
+        3,
+        "{text}"
+    );
+    let md = stdout(&repo.diff(&["--format", "markdown", "--approve", "removal"]));
+    assert!(
+        md.contains(
+            "> Approved as deliberate: removal (`--approve removal`); those flags are info."
+        ),
+        "{md}"
+    );
+    // Approval covers removals only: a widened policy still counts at --fail-on caution.
+    repo.edit(
+        "        - cidr: 10.20.0.0/16             # managed PostgreSQL network\n",
+        "        - cidr: 10.0.0.0/8               # managed PostgreSQL network\n",
+    );
+    repo.render();
+    let out = repo.diff(&[
+        "--detailed-exitcode",
+        "--approve",
+        "removal",
+        "--fail-on",
+        "caution",
+    ]);
+    assert_eq!(code(&out), Some(3), "{}", stdout(&out));
 }
 
 #[test]
@@ -361,7 +422,7 @@ fn markdown_groups_identical_changes_links_clients_and_escapes() {
     assert!(md.starts_with("<!-- tenantgen-diff -->\n"));
     assert!(
         md.contains(
-            "### tenantgen: +0 added · ~6 changed · −0 removed across 3 zone(s) and 1 client(s)"
+            "### tenantgen: +0 added · ~6 changed · −0 removed across 3 zones and 1 client"
         ),
         "{md}"
     );
@@ -371,7 +432,7 @@ fn markdown_groups_identical_changes_links_clients_and_escapes() {
     );
     // The same ConfigMap change in three zones is shown once.
     assert_eq!(
-        md.matches("ConfigMap/sh-acme-corp/web-config in dev, production, staging")
+        md.matches("ConfigMap/sh-acme-corp/web-config in dev, staging, production")
             .count(),
         1,
         "{md}"
@@ -398,7 +459,7 @@ fn markdown_groups_identical_changes_links_clients_and_escapes() {
     ]);
     assert_eq!(
         stdout(&out),
-        "<!-- tenantgen-diff -->\nCustom: +0 added · ~6 changed · −0 removed across 3 zone(s) and 1 client(s) / 0 risks"
+        "<!-- tenantgen-diff -->\nCustom: +0 added · ~6 changed · −0 removed across 3 zones and 1 client / 0 risks"
     );
     std::fs::write(&tpl, "{{ no_such_variable }}").expect("write");
     let out = repo.diff(&[
@@ -469,14 +530,14 @@ fn markdown_for_a_thousand_client_change_fits_one_comment() {
     .expect("markdown");
     assert!(md.len() <= report::COMMENT_LIMIT, "{} characters", md.len());
     assert!(md.starts_with(report::MARKER));
-    // Risks are never truncated: every removed namespace is listed.
+    // Risks are never truncated: every removal is there, one row per client and zone.
     for i in 990..1000 {
         for zone in ["dev", "staging", "production"] {
-            let row = format!("| {zone} | ");
-            let message =
-                format!("-client-{i:05}: Flux prune deletes the namespace and everything in it");
+            let row = format!(
+                "| ⛔ | block | {zone} | client-{i:05} | \\`client-{i:05}\\` leaves {zone}: Flux prune deletes namespace"
+            );
             assert!(
-                md.lines().any(|l| l.contains(&row) && l.contains(&message)),
+                md.lines().any(|l| l.starts_with(&row)),
                 "flag for client-{i:05} in {zone} missing"
             );
         }
@@ -494,5 +555,375 @@ fn markdown_for_a_thousand_client_change_fits_one_comment() {
     assert_eq!(
         json["changes"].as_array().map(Vec::len),
         Some(r.counts.total())
+    );
+}
+
+/// Thousands of flags across hundreds of clients: the markdown keeps every flag (grouped, with
+/// counts that add up to the total and every flagged client named) and every zone's table
+/// (grouped, with totals that are the zone's), in one comment.
+#[test]
+fn markdown_keeps_every_flag_and_every_table_for_thousands_of_flags() {
+    use tenantgen::{check::check_source, diff, report, source::Source, synthetic};
+    let base_text = synthetic::catalog(1000);
+    // Staging and production of every client move at once to a version no earlier zone ran
+    // (three flags a client), egress widens (a caution a zone), the last 300 clients go.
+    let mut head_text = base_text
+        .replace(".0@sha256:", ".1@sha256:")
+        .replace("        staging: \"1.", "        staging: \"0.")
+        .replace(
+            "          ports: [5432]\n",
+            "          ports: [5432, 6379]\n",
+        );
+    let cut = head_text
+        .find("    - name: client-00700\n")
+        .expect("client 700");
+    head_text.truncate(cut);
+    let base = check_source(Source::from_text("base.yaml", base_text)).expect("base");
+    let head = check_source(Source::from_text("head.yaml", head_text)).expect("head");
+    let r = diff::compare_catalogs(&base, &head);
+    let flagged: std::collections::BTreeSet<&str> =
+        r.flags.iter().filter_map(|f| f.client.as_deref()).collect();
+    assert!(r.flags.len() > 2000, "{} flags", r.flags.len());
+    assert_eq!(flagged.len(), 1000, "every client is flagged");
+
+    let md = report::markdown(
+        &r,
+        &report::Links::default(),
+        report::DEFAULT_TEMPLATE,
+        report::COMMENT_LIMIT,
+    )
+    .expect("markdown");
+    assert!(md.len() <= report::COMMENT_LIMIT, "{} characters", md.len());
+    assert!(!md.contains("The report is cut here"), "nothing is cut");
+    let panel = &md
+        [md.find("#### Risks").expect("risk panel")..md.find("#### Releases").expect("releases")];
+    assert!(
+        panel.starts_with(&format!("#### Risks ({})", r.flags.len())),
+        "{panel}"
+    );
+    // One row per rule, each saying how many flags it stands for: they add up.
+    let mut per_rule: std::collections::BTreeMap<(diff::Severity, &str), usize> =
+        Default::default();
+    for f in &r.flags {
+        *per_rule.entry((f.severity, f.rule)).or_default() += 1;
+    }
+    let rows: Vec<&str> = panel
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| |"))
+        .collect();
+    assert_eq!(rows.len(), per_rule.len(), "{panel}");
+    let mut counted = 0;
+    for ((severity, rule), n) in &per_rule {
+        let title = report::escape_md(diff::rule_title(rule));
+        let sev = format!("{severity:?}").to_lowercase();
+        let row = rows
+            .iter()
+            .find(|l| {
+                l.contains(&format!(" {sev} |")) && l.contains(&format!("| {title}: {n} flag"))
+            })
+            .unwrap_or_else(|| panic!("no row for {sev} {rule} with {n} flags in\n{panel}"));
+        counted += n;
+        for client in r
+            .flags
+            .iter()
+            .filter(|f| f.rule == *rule && f.severity == *severity)
+            .filter_map(|f| f.client.as_deref())
+        {
+            assert!(
+                row.contains(&report::escape_md(client)),
+                "{client} not named in the {rule} row"
+            );
+        }
+    }
+    assert_eq!(counted, r.flags.len());
+    // The Releases table is grouped per zone and kind, and its rows add up to every change.
+    let releases = &md[md.find("#### Releases").expect("releases")..];
+    assert!(
+        releases.starts_with(&format!("#### Releases ({})", r.releases.len())),
+        "{releases}"
+    );
+    let release_total: usize = releases
+        .lines()
+        .skip(4)
+        .take_while(|l| l.starts_with("| "))
+        .map(|l| {
+            l[2..]
+                .split(' ')
+                .next()
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or_else(|| panic!("a count of clients: {l}"))
+        })
+        .sum();
+    assert_eq!(release_total, r.releases.len());
+    // Every zone has its table; grouped rows and totals add up to the zone's counts.
+    for (zone, clients) in &r.zones {
+        let start = md
+            .find(&format!("#### Zone {zone}\n"))
+            .unwrap_or_else(|| panic!("no table for {zone}"));
+        let table: Vec<&str> = md[start..]
+            .lines()
+            .skip(4)
+            .take_while(|l| l.starts_with('|'))
+            .collect();
+        let numbers = |l: &str| -> Vec<usize> {
+            l.rsplit('|')
+                .skip(1)
+                .take(3)
+                .map(|c| c.trim().parse().expect("a count"))
+                .collect()
+        };
+        let (total, rows) = table.split_last().expect("rows");
+        assert!(total.starts_with("| **total** |"), "{total}");
+        let expected: Vec<usize> = {
+            let sum = |f: fn(&diff::Counts) -> usize| clients.values().map(f).sum::<usize>();
+            vec![sum(|c| c.removed), sum(|c| c.changed), sum(|c| c.added)]
+        };
+        assert_eq!(numbers(total), expected, "{zone} total");
+        let mut summed = vec![0; 3];
+        for row in rows {
+            for (s, n) in summed.iter_mut().zip(numbers(row)) {
+                *s += n;
+            }
+        }
+        assert_eq!(summed, expected, "{zone} rows add up");
+        assert!(rows.len() <= 50, "{zone}: {} rows", rows.len());
+    }
+}
+
+fn markdown_on_github(repo: &Repo, args: &[&str]) -> String {
+    let out = tenantgen(repo.path())
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "ge/ops")
+        .args(["diff", "--format", "markdown"])
+        .args(args)
+        .output()
+        .expect("diff");
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    stdout(&out)
+}
+
+/// A removed client's row links to its line in the base commit's catalog: the head file has
+/// another client on that line, or none.
+#[test]
+fn a_removed_clients_link_points_at_its_line_in_the_base_commit() {
+    let repo = Repo::new();
+    let text = repo.catalog();
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("    - name: bigcorp"))
+        .expect("bigcorp")
+        + 1;
+    let start = text.find("    # Dedicated, large").expect("bigcorp block");
+    let end = text.find("    # Dedicated, xlarge").expect("globex block");
+    repo.write(&format!("{}{}", &text[..start], &text[end..]));
+    repo.render();
+    repo.commit("retire bigcorp");
+    let (base, head) = (
+        repo.git(&["rev-parse", "main"]).trim().to_owned(),
+        repo.git(&["rev-parse", "pr"]).trim().to_owned(),
+    );
+    let md = markdown_on_github(&repo, &["--base", "main", "--head", "pr"]);
+    let link =
+        format!("[bigcorp](https://github.com/ge/ops/blob/{base}/clients/clients.yaml#L{line})");
+    assert!(md.contains(&link), "{link} in\n{md}");
+    assert!(
+        !md.contains(&format!("blob/{head}/clients/clients.yaml#L{line})")),
+        "{md}"
+    );
+}
+
+/// `--head HEAD` (or a branch) links to the commit it names, so the link still shows the
+/// reviewed lines after more pushes.
+#[test]
+fn links_name_the_head_commit_not_the_ref() {
+    let repo = Repo::new();
+    repo.edit(
+        "      config: {LOG_LEVEL: info}\n",
+        "      config: {LOG_LEVEL: debug}\n",
+    );
+    repo.render();
+    repo.commit("debug logs");
+    let head = repo.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let md = markdown_on_github(&repo, &["--base", "main", "--head", "HEAD"]);
+    assert!(
+        md.contains(&format!(
+            "[acme-corp](https://github.com/ge/ops/blob/{head}/clients/clients.yaml#L45)"
+        )),
+        "{md}"
+    );
+    assert!(!md.contains("blob/HEAD/"), "{md}");
+}
+
+/// A catalog committed without any rendered tree is stale (exit 4), as `render --check` says,
+/// in the working tree and at a revision.
+#[test]
+fn a_catalog_without_any_committed_tree_is_stale() {
+    let repo = Repo::catalog_only();
+    let check = tenantgen(repo.path())
+        .args(["render", "--check"])
+        .output()
+        .expect("render --check");
+    assert_eq!(code(&check), Some(1), "{}", stderr(&check));
+    for args in [
+        &["--detailed-exitcode"][..],
+        &["--detailed-exitcode", "--head", "HEAD"],
+    ] {
+        let out = repo.diff(args);
+        assert_eq!(code(&out), Some(4), "{args:?}: {}", stdout(&out));
+        let text = stdout(&out);
+        assert!(text.contains("the committed tree is stale"), "{text}");
+        assert!(
+            text.contains("clusters/dev/tenants/acme-corp/deployment.yaml"),
+            "the missing files are named: {text}"
+        );
+    }
+}
+
+/// Zones come in promotion order (the catalog's, not the alphabet's), each client's changes
+/// stay together instead of interleaving by kind, and the text says what was compared, by
+/// name and commit.
+#[test]
+fn zones_follow_promotion_order_and_each_clients_changes_stay_together() {
+    let repo = Repo::new();
+    repo.edit(
+        "      config: {LOG_LEVEL: info}\n",
+        "      config: {LOG_LEVEL: debug}\n",
+    );
+    repo.edit("        dev: \"5.9.0\"\n", "        dev: \"5.9.1\"\n");
+    repo.render();
+    let main = repo.git(&["rev-parse", "main"]).trim()[..12].to_owned();
+    let text = stdout(&repo.diff(&["--base", "main"]));
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("+0 added · ~7 changed · −0 removed across 3 zones and 2 clients")
+    );
+    assert_eq!(
+        lines.next().map(str::to_owned),
+        Some(format!(
+            "base main ({main}) → head working tree (on pr at {main})"
+        ))
+    );
+    let zones: Vec<&str> = text.lines().filter(|l| l.starts_with("zone ")).collect();
+    assert_eq!(zones, ["zone dev:", "zone staging:", "zone production:"]);
+    // Diffs: acme-corp's (zone by zone), then bigcorp's; never acme, bigcorp, acme.
+    let owners: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("--- base/"))
+        .map(|l| {
+            if l.contains("acme-corp") {
+                "acme-corp"
+            } else {
+                "bigcorp"
+            }
+        })
+        .collect();
+    assert_eq!(
+        owners,
+        ["acme-corp"; 6]
+            .iter()
+            .chain(&["bigcorp"])
+            .copied()
+            .collect::<Vec<_>>()
+    );
+    let acme_zones: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("--- base/"))
+        .filter(|l| l.contains("acme-corp"))
+        .map(|l| l.split('/').next().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        acme_zones,
+        [
+            "dev",
+            "dev",
+            "staging",
+            "staging",
+            "production",
+            "production"
+        ]
+    );
+
+    let md = stdout(&repo.diff(&["--base", "main", "--format", "markdown"]));
+    let at = |needle: &str| {
+        md.find(needle)
+            .unwrap_or_else(|| panic!("{needle} in {md}"))
+    };
+    assert!(at("#### Zone dev") < at("#### Zone staging"));
+    assert!(at("#### Zone staging") < at("#### Zone production"));
+    assert!(
+        at("##### acme-corp") < at("##### bigcorp"),
+        "a heading per client: {md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "Base `main ({main})` → head `working tree (on pr at {main})`"
+        )),
+        "{md}"
+    );
+}
+
+/// The Releases table lists every version change with whether it is a promotion: a promotion
+/// from the zone before, a new version in the first zone, a jump that is not a promotion, a
+/// client leaving a zone.
+#[test]
+fn a_releases_table_lists_every_version_change() {
+    let repo = Repo::new();
+    let out = tenantgen(repo.path())
+        .args(["promote", "acme-corp", "--to", "staging"])
+        .output()
+        .expect("promote");
+    assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+    repo.edit("        dev: \"5.9.0\"\n", "        dev: \"5.9.1\"\n");
+    repo.edit(
+        "        production: \"7.1.4@sha256:66465eeb3aa14e407d3884868f098fba21c5ba7e6bfbf8ba0282c233d3b5dcba\"",
+        "        production: \"7.2.0@sha256:66465eeb3aa14e407d3884868f098fba21c5ba7e6bfbf8ba0282c233d3b5dcba\"",
+    );
+    let text = repo.catalog();
+    let start = text.find("    - name: initech").expect("initech");
+    let end = text[start..]
+        .find("\n\n")
+        .map_or(text.len(), |e| start + e + 1);
+    repo.write(&format!("{}{}", &text[..start], &text[end..]));
+    repo.render();
+    let text = stdout(&repo.diff(&["--base", "main"]));
+    let releases: Vec<&str> = text
+        .lines()
+        .skip_while(|l| *l != "releases:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .collect();
+    assert_eq!(
+        releases[..3],
+        [
+            "  acme-corp staging: 1.2.3 → 1.3.0 (promotion from dev)",
+            "  bigcorp dev: 5.9.0 → 5.9.1 (new version)",
+            "  globex production: 7.1.4@sha256:66465eeb3aa1… → 7.2.0@sha256:66465eeb3aa1… (not a promotion)",
+        ],
+        "{text}"
+    );
+    assert!(
+        releases[3..]
+            .iter()
+            .all(|l| l.starts_with("  initech ") && l.ends_with(" → — (leaves the zone)")),
+        "{text}"
+    );
+    assert!(!releases[3..].is_empty(), "{text}");
+
+    let md = stdout(&repo.diff(&["--base", "main", "--format", "markdown"]));
+    assert!(
+        md.contains("| globex (`clients/clients.yaml:136`) | production | `7.1.4@sha256:66465eeb3aa1…` | `7.2.0@sha256:66465eeb3aa1…` | not a promotion |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| staging | `1.2.3` | `1.3.0` | promotion from dev |"),
+        "{md}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&stdout(&repo.diff(&["--base", "main", "--format", "json"])))
+            .expect("json");
+    assert_eq!(
+        json["releases"][0],
+        serde_json::json!({"client": "acme-corp", "zone": "staging", "from": "1.2.3", "to": "1.3.0", "promotedFrom": "dev"})
     );
 }

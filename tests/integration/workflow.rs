@@ -494,6 +494,11 @@ fn the_workflow_diffs_comments_and_gates() {
 /// repository, the binary is the one under test. Returns (exit code written to
 /// GITHUB_OUTPUT, diff.md, the job summary).
 fn run_diff_step(dir: &std::path::Path) -> (String, String, String) {
+    run_diff_step_with(dir, &[])
+}
+
+/// `run_diff_step` with the step's `env` values GitHub would fill in (expressions evaluated).
+fn run_diff_step_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (String, String, String) {
     let text = std::fs::read_to_string(root().join(".github/workflows/tenantgen-diff.yaml"))
         .expect("workflow");
     let wf: Value = serde_saphyr::from_str(&text).expect("the workflow parses");
@@ -517,6 +522,7 @@ fn run_diff_step(dir: &std::path::Path) -> (String, String, String) {
         .env("GITHUB_OUTPUT", &output)
         .env("GITHUB_STEP_SUMMARY", &summary)
         .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
         .output()
         .expect("bash runs");
     assert!(
@@ -559,4 +565,91 @@ fn the_diff_step_reports_the_pull_request_on_a_merge_checkout() {
     assert_eq!(code, "1", "{body}");
     assert!(body.starts_with(MARKER), "{body}");
     assert!(body.contains("tenantgen diff failed"), "{body}");
+}
+
+/// Removing a client blocks the pull request until it carries the label
+/// `tenantgen/approve-removal`: the workflow reruns when labels change, reads the label into
+/// `--approve removal`, and the comment posted says the removal was approved.
+#[test]
+fn the_approval_label_lets_an_intended_client_removal_pass() {
+    let text = std::fs::read_to_string(root().join(".github/workflows/tenantgen-diff.yaml"))
+        .expect("workflow");
+    let wf: Value = serde_saphyr::from_str(&text).expect("the workflow parses");
+    let types = wf["on"]["pull_request"]["types"].as_array().expect("types");
+    for kind in ["labeled", "unlabeled"] {
+        assert!(
+            types.contains(&json!(kind)),
+            "a label change reruns: {kind}"
+        );
+    }
+    let steps = wf["jobs"]["diff"]["steps"].as_array().expect("steps");
+    let step = steps
+        .iter()
+        .find(|s| str_of(&s["run"]).contains("tenantgen diff"))
+        .expect("the diff step");
+    assert_eq!(
+        step["env"]["APPROVE_REMOVAL"],
+        "${{ contains(github.event.pull_request.labels.*.name, 'tenantgen/approve-removal') }}"
+    );
+
+    let repo = crate::diff::Repo::new();
+    let catalog = std::fs::read_to_string(repo.path().join("clients/clients.yaml")).expect("read");
+    let start = catalog.find("    # Dedicated, large").expect("bigcorp");
+    let end = catalog.find("    # Dedicated, xlarge").expect("globex");
+    std::fs::write(
+        repo.path().join("clients/clients.yaml"),
+        format!("{}{}", &catalog[..start], &catalog[end..]),
+    )
+    .expect("write");
+    repo.render();
+    repo.commit("retire bigcorp");
+    repo.git(&["checkout", "-q", "--detach", "main"]);
+    repo.git(&["merge", "-q", "--no-ff", "-m", "Merge pr into main", "pr"]);
+
+    // Without the label (GitHub renders the expression as `false`): blocked.
+    let (code, body, _) = run_diff_step_with(repo.path(), &[("APPROVE_REMOVAL", "false")]);
+    assert_eq!(code, "3", "{body}");
+    assert!(body.contains("| ⛔ | block | dev | bigcorp"), "{body}");
+    assert!(!body.contains("Approved as deliberate"), "{body}");
+    assert!(
+        body.contains("If that is intended, approve it: the label `tenantgen/approve-removal`"),
+        "the comment says how to approve: {body}"
+    );
+
+    // With it: changes only, and the comment says why the removal passes.
+    let (code, body, _) = run_diff_step_with(repo.path(), &[("APPROVE_REMOVAL", "true")]);
+    assert_eq!(code, "2", "{body}");
+    let fake = FakeGitHub::start(&[]);
+    let out = pr_comment(&fake, &body, &[]);
+    assert_exit(&out, 0);
+    let posted = str_of(&fake.comments()[0]["body"]).to_owned();
+    assert!(
+        posted.contains(
+            "> Approved as deliberate: removal (`--approve removal`); those flags are info."
+        ),
+        "{posted}"
+    );
+    assert!(!posted.contains("If that is intended"), "{posted}");
+    for zone in ["dev", "staging", "production"] {
+        assert!(
+            posted.contains(&format!("| ℹ️ | info | {zone} | bigcorp")),
+            "{zone}: {posted}"
+        );
+    }
+
+    // The gate's message for exit 3 names the label.
+    let gate = steps
+        .iter()
+        .find(|s| s["env"]["CODE"].is_string())
+        .expect("the gate");
+    let out = Command::new("bash")
+        .args(["-e", "-c", str_of(&gate["run"])])
+        .env("CODE", "3")
+        .output()
+        .expect("bash runs");
+    assert!(
+        stdout(&out).contains("add the label tenantgen/approve-removal"),
+        "{}",
+        stdout(&out)
+    );
 }
