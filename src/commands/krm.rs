@@ -73,9 +73,13 @@ fn read_input() -> Result<Input, CommandError> {
             complete,
         });
     }
-    String::from_utf8(bytes)
-        .map(Input::Text)
-        .map_err(|e| failed(std::io::Error::new(std::io::ErrorKind::InvalidData, e)))
+    String::from_utf8(bytes).map(Input::Text).map_err(|e| {
+        CommandError::failure(format!(
+            "the ResourceList on stdin is not UTF-8 (byte {} cannot start or continue a character)",
+            e.utf8_error().valid_up_to()
+        ))
+        .hint("pipe a config.kubernetes.io/v1 ResourceList in UTF-8")
+    })
 }
 
 /// The legacy exec plugin protocol: config file as the first argument, a YAML stream of the
