@@ -167,6 +167,18 @@ pub fn process_owned(input: String) -> Outcome {
             odd.push(not_an_object(&field, &item, at));
             return;
         }
+        if let Some(chars) = longest_unwritable_key(&item) {
+            odd.push(
+                Diagnostic::error(
+                    "krm-long-key",
+                    format!("`{field}` has a key of {chars} characters as written, more than the {MAX_KEY_CHARS} YAML allows a key on one line"),
+                )
+                .at("<stdin>", Some(at))
+                .field(field)
+                .hint("shorten the key: Kubernetes keys are at most 317 characters"),
+            );
+            return;
+        }
         let ours = generated_by_us(&item);
         buf.clear();
         emit::list_item(&mut buf, &item, 2);
@@ -239,6 +251,39 @@ fn not_an_object(field: &str, value: &Value, at: Pos) -> Diagnostic {
     .at("<stdin>", Some(at))
     .field(field)
     .hint("every entry of `items` is a mapping with apiVersion, kind and metadata; check the step that produced the ResourceList")
+}
+
+/// The longest a mapping key may be, written as emit writes it, for YAML readers (this
+/// crate's included) to take it as a key: input may hold longer ones in the explicit `? key`
+/// form, which emit does not write.
+const MAX_KEY_CHARS: usize = 1024;
+
+/// The written length of the longest key in `value` over `MAX_KEY_CHARS`, if any.
+fn longest_unwritable_key(value: &Value) -> Option<usize> {
+    let mut longest = None;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    // Quoting at most sextuples a character (`\u0001`), plus the two quotes.
+                    if key.chars().count() * 6 + 2 > MAX_KEY_CHARS {
+                        let mut text = String::new();
+                        emit::document(&mut text, &json!({ key: null }));
+                        let written = text.strip_suffix(": null\n").unwrap_or(&text);
+                        let chars = written.chars().count();
+                        if chars > MAX_KEY_CHARS && longest.is_none_or(|l| chars > l) {
+                            longest = Some(chars);
+                        }
+                    }
+                    stack.push(child);
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    longest
 }
 
 fn kind_of(value: &Value) -> &'static str {

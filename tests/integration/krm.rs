@@ -738,3 +738,33 @@ proptest! {
         prop_assert_eq!(&out[..expected.len()], &expected[..], "{}", input);
     }
 }
+
+/// A key only the explicit `? key` form can hold (over 1,024 characters) cannot be written
+/// back as the answer writes keys: refused, never passed on as YAML nobody can read. A key
+/// of 1,024 characters passes.
+#[test]
+fn an_item_with_a_key_too_long_to_write_back_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let longest = "k".repeat(1024);
+    let ok = format!(
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {{name: a}}\n    data:\n      {longest}: v\n"
+    );
+    let out = krm(&list_with_items(&ok), dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    assert_eq!(list["items"][0]["data"][&longest], "v");
+
+    let too_long = format!(
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {{name: a}}\n    data:\n      ? {}\n      : v\n",
+        "k".repeat(1025)
+    );
+    let out = krm(&list_with_items(&too_long), dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    assert_eq!(list["results"][0]["field"]["path"], "items[0]");
+    assert!(
+        s(&list, "/results/0/message").contains("1025 characters"),
+        "{}",
+        list["results"]
+    );
+}
