@@ -51,6 +51,23 @@ fn stages(c: &mut Criterion) {
             })
         });
     }
+    // Pass-through items: 10,000 small ConfigMaps in front of a 100-client config.
+    let mut items = String::from("items:\n");
+    for i in 0..10_000 {
+        items.push_str(&format!("  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: cm-{i:05}\n      namespace: default\n    data:\n      key: value-{i:05}\n"));
+    }
+    let list = synthetic::resource_list(100, "production").replacen("items: []\n", &items, 1);
+    group.bench_function("krm_10000_items_100_clients", |b| {
+        b.iter(|| {
+            let outcome = krm::process(&list);
+            let mut len = 0;
+            let _ = outcome.write(|text| {
+                len += black_box(text).len();
+                Ok::<(), ()>(())
+            });
+            black_box(len)
+        })
+    });
     // A pull request touching 10 of 1,000 clients: check both sides, render what can
     // differ, compare, and write the markdown comment.
     let base = synthetic::catalog(1_000);

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 
 use crate::check::{self, Checked};
-use crate::diagnostics::{Diagnostic, Severity};
+use crate::diagnostics::{Diagnostic, Pos, Severity};
 use crate::emit;
 use crate::model::Zone;
 use crate::render::{self, Options, Placed};
@@ -21,11 +21,15 @@ const PATH_ANNOTATIONS: [&str; 2] = [
     "config.kubernetes.io/path",
 ];
 
+/// Input larger than this is refused whole, never cut: stdin is read to one byte past it.
+pub const MAX_INPUT_BYTES: u64 = crate::source::MAX_FILE_BYTES;
+
 /// The function's answer: the ResourceList to print, and the problems for stderr.
 #[derive(Debug)]
 pub struct Outcome {
-    /// The ResourceList without the generated objects: the input items kept, and results.
-    pub resource_list: Value,
+    /// The input items kept, each as `emit::list_item` writes it in the answer's `items`:
+    /// text costs its bytes, where a parsed value costs several times them.
+    items: Vec<String>,
     pub problems: Vec<Diagnostic>,
     /// The catalog and zone whose objects are appended to the items, rendered only as they
     /// are written (`write`) or collected (`into_value`).
@@ -37,58 +41,75 @@ impl Outcome {
         self.problems.iter().any(Diagnostic::is_error)
     }
 
-    /// The whole ResourceList as one value, generated objects included.
+    /// The whole ResourceList as one value, generated objects included (the kept items are
+    /// read back from their text).
     pub fn into_value(self) -> Value {
-        let Outcome {
-            resource_list: mut list,
-            generated,
-            ..
-        } = self;
-        if let Some((checked, zone)) = generation(&generated)
-            && let Some(items) = list.get_mut("items").and_then(Value::as_array_mut)
-        {
+        let mut items = match yaml::parse_with(
+            &Source::from_text("<items>", self.items.concat()),
+            Numbers::Go,
+        ) {
+            Ok(doc) => match doc.value {
+                Value::Array(items) => items,
+                _ => Vec::new(),
+            },
+            Err(_) => Vec::new(),
+        };
+        if let Some((checked, zone)) = generation(&self.generated) {
             let _ = each_generated(checked, zone, |p| {
                 items.push(p.object);
                 Ok::<(), std::convert::Infallible>(())
             });
         }
-        list
+        let mut list = Map::new();
+        list.insert("apiVersion".into(), API_VERSION.into());
+        list.insert("kind".into(), "ResourceList".into());
+        list.insert("items".into(), Value::Array(items));
+        if !self.problems.is_empty() {
+            list.insert("results".into(), self.problems.iter().map(result).collect());
+        }
+        Value::Object(list)
     }
 
     /// The ResourceList as YAML text, exactly as `emit::document(&self.into_value())` writes
-    /// it, handed to `sink` in pieces: the generated objects are rendered and written a
-    /// client at a time, so a zone of thousands of clients is never in memory whole.
+    /// it, handed to `sink` in pieces: an item at a time, and the generated objects rendered
+    /// a client at a time, so neither the input nor a zone of thousands of clients is ever
+    /// copied whole.
     pub fn write<E>(&self, mut sink: impl FnMut(&str) -> Result<(), E>) -> Result<(), E> {
-        let Some((checked, zone)) = generation(&self.generated) else {
-            let mut text = String::new();
-            emit::document(&mut text, &self.resource_list);
-            return sink(&text);
-        };
-        let mut buf = String::new();
-        emit::document(&mut buf, &json!({"apiVersion": API_VERSION}));
-        buf.push_str("items:\n");
-        let kept = self.resource_list.get("items").and_then(Value::as_array);
-        for item in kept.into_iter().flatten() {
-            emit::list_item(&mut buf, item, 2);
-        }
-        sink(&buf)?;
-        each_generated(checked, zone, |p| {
-            buf.clear();
-            emit::list_item(&mut buf, &p.object, 2);
-            sink(&buf)
-        })?;
         // Keys in emit's (sorted) order: apiVersion, items, kind, results.
-        let rest: Map<String, Value> = self
-            .resource_list
-            .as_object()
-            .into_iter()
-            .flatten()
-            .filter(|(k, _)| *k != "apiVersion" && *k != "items")
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        buf.clear();
-        emit::document(&mut buf, &Value::Object(rest));
-        sink(&buf)
+        let mut head = String::new();
+        emit::document(&mut head, &json!({"apiVersion": API_VERSION}));
+        // `items:` waits for its first entry: with none, emit writes `items: []`.
+        let mut pending = Some(head);
+        let mut entry = |text: &str, sink: &mut dyn FnMut(&str) -> Result<(), E>| {
+            if let Some(mut head) = pending.take() {
+                head.push_str("items:\n");
+                sink(&head)?;
+            }
+            sink(text)
+        };
+        for item in &self.items {
+            entry(item, &mut sink)?;
+        }
+        if let Some((checked, zone)) = generation(&self.generated) {
+            let mut buf = String::new();
+            each_generated(checked, zone, |p| {
+                buf.clear();
+                emit::list_item(&mut buf, &p.object, 2);
+                entry(&buf, &mut sink)
+            })?;
+        }
+        let mut rest = Map::new();
+        rest.insert("kind".into(), "ResourceList".into());
+        if !self.problems.is_empty() {
+            rest.insert("results".into(), self.problems.iter().map(result).collect());
+        }
+        let mut tail = String::new();
+        if let Some(head) = pending {
+            tail.push_str(&head);
+            tail.push_str("items: []\n");
+        }
+        emit::document(&mut tail, &Value::Object(rest));
+        sink(&tail)
     }
 }
 
@@ -108,61 +129,172 @@ fn annotation<'a>(config: &'a Value, key: &str) -> Option<&'a str> {
         .as_str()
 }
 
+/// The answer to input of more than `MAX_INPUT_BYTES`: refused whole, nothing kept. `bytes`
+/// is how much was read, `complete` whether that was all of it.
+pub fn too_large(bytes: u64, complete: bool) -> Outcome {
+    let size = if complete {
+        format!("{bytes} bytes")
+    } else {
+        format!("more than {bytes} bytes")
+    };
+    let d = Diagnostic::error(
+        "krm-too-large",
+        format!(
+            "the ResourceList on stdin is {size}, over the {MAX_INPUT_BYTES}-byte ({} MiB) cap; nothing was processed",
+            MAX_INPUT_BYTES >> 20
+        ),
+    )
+    .at("<stdin>", None)
+    .hint("split the package or the kustomization so that each function call gets less than the cap");
+    outcome(Vec::new(), vec![d])
+}
+
 /// Runs the function over a ResourceList's text.
 pub fn process(input: &str) -> Outcome {
+    process_owned(input.to_owned())
+}
+
+/// `process`, taking the text so that it is freed as soon as it is parsed.
+pub fn process_owned(input: String) -> Outcome {
     let source = Source::from_text("<stdin>", input);
+    let mut items = Vec::new();
+    let mut odd = Vec::new();
+    let mut buf = String::new();
     // Items are Kubernetes objects and keep Go's number rules; the catalog keeps its own.
-    let items_doc = match yaml::parse_with(&source, Numbers::Go) {
-        Ok(d) => d,
+    let parsed = yaml::parse_resource_list(&source, |item, at| {
+        let field = format!("items[{}]", items.len() + odd.len());
+        if !item.is_object() {
+            odd.push(not_an_object(&field, &item, at));
+            return;
+        }
+        if let Some(chars) = longest_unwritable_key(&item) {
+            odd.push(
+                Diagnostic::error(
+                    "krm-long-key",
+                    format!("`{field}` has a key of {chars} characters as written, more than the {MAX_KEY_CHARS} YAML allows a key on one line"),
+                )
+                .at("<stdin>", Some(at))
+                .field(field)
+                .hint("shorten the key: Kubernetes keys are at most 317 characters"),
+            );
+            return;
+        }
+        let ours = generated_by_us(&item);
+        buf.clear();
+        emit::list_item(&mut buf, &item, 2);
+        items.push((buf.as_str().to_owned(), ours));
+    });
+    drop(source);
+    let list = match parsed {
+        Ok(list) => list,
         Err(problems) => return outcome(Vec::new(), problems),
     };
-    let list = &items_doc.value;
-    if list.get("kind").and_then(Value::as_str) != Some("ResourceList") {
+    let top = &list.top;
+    if top.value.get("kind").and_then(Value::as_str) != Some("ResourceList") {
         let d = Diagnostic::error("krm-input", "stdin is not a ResourceList").hint("tenantgen krm reads a config.kubernetes.io/v1 ResourceList, as kustomize and kpt send it");
         return outcome(Vec::new(), vec![d.at("<stdin>", None)]);
     }
-    let items: Vec<Value> = list
-        .get("items")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let catalog_doc = match yaml::parse(&source) {
-        Ok(d) => d,
-        Err(problems) => return outcome(items, problems),
-    };
-    let Some(config) = catalog_doc
-        .value
-        .get("functionConfig")
-        .filter(|c| c.is_object())
-        .cloned()
-    else {
+    if let Some(value) = top.value.get("items").filter(|v| !v.is_null()) {
+        let mut d = not_an_object(
+            "items",
+            value,
+            top.map.locate_value("/items").unwrap_or_default(),
+        );
+        d.message = format!("`items` is {}, not a list of objects", kind_of(value));
+        return outcome(Vec::new(), vec![d]);
+    }
+    let all = |items: Vec<(String, bool)>| items.into_iter().map(|(text, _)| text).collect();
+    if !odd.is_empty() {
+        return outcome(all(items), odd);
+    }
+    let Some(config) = list.config.filter(|c| c.value.is_object()) else {
         let d = Diagnostic::error("krm-config", "the ResourceList has no functionConfig").hint("pass the ClientCatalog as the function's config (`--fn-config` for kpt, the annotated file for kustomize)");
-        return outcome(items, vec![d.at("<stdin>", None)]);
+        return outcome(all(items), vec![d.at("<stdin>", None)]);
     };
     let name = PATH_ANNOTATIONS
         .iter()
-        .find_map(|k| annotation(&config, k))
+        .find_map(|k| annotation(&config.value, k))
         .unwrap_or("functionConfig")
         .to_owned();
-    let Some(zone) = annotation(&config, ZONE_ANNOTATION).map(str::to_owned) else {
+    let Some(zone) = annotation(&config.value, ZONE_ANNOTATION).map(str::to_owned) else {
         let d = Diagnostic::error("krm-zone", format!("the ClientCatalog has no `{ZONE_ANNOTATION}` annotation"))
             .field("metadata.annotations")
             .hint(format!("add `{ZONE_ANNOTATION}: <zone>` to the config's metadata.annotations to choose the zone to generate"));
-        return outcome(items, vec![d.at(&name, None)]);
+        return outcome(all(items), vec![d.at(&name, None)]);
     };
-    let checked = match check_config(&name, config, &catalog_doc) {
+    let checked = match check_config(&name, config) {
         Ok(c) => c,
-        Err(problems) => return outcome(items, problems),
+        Err(problems) => return outcome(all(items), problems),
     };
     if let Err(d) = zone_of(&checked, &zone) {
-        return outcome(items, vec![*d]);
+        return outcome(all(items), vec![*d]);
     }
     // What an earlier run generated is replaced, not duplicated: kpt feeds a pipeline's
     // output back in, and a removed client must disappear.
-    let kept: Vec<Value> = items.into_iter().filter(|i| !generated_by_us(i)).collect();
+    let kept = items
+        .into_iter()
+        .filter(|(_, ours)| !ours)
+        .map(|(text, _)| text)
+        .collect();
     let mut answer = outcome(kept, checked.warnings.clone());
     answer.generated = Some((Box::new(checked), zone));
     answer
+}
+
+/// An entry of the input that is not a Kubernetes object, which kustomize and kpt would
+/// never send: refused, since dropping it would lose it silently.
+fn not_an_object(field: &str, value: &Value, at: Pos) -> Diagnostic {
+    Diagnostic::error(
+        "krm-items",
+        format!("`{field}` is {}, not a Kubernetes object", kind_of(value)),
+    )
+    .at("<stdin>", Some(at))
+    .field(field)
+    .hint("every entry of `items` is a mapping with apiVersion, kind and metadata; check the step that produced the ResourceList")
+}
+
+/// The longest a mapping key may be, written as emit writes it, for YAML readers (this
+/// crate's included) to take it as a key: input may hold longer ones in the explicit `? key`
+/// form, which emit does not write.
+const MAX_KEY_CHARS: usize = 1024;
+
+/// The written length of the longest key in `value` over `MAX_KEY_CHARS`, if any.
+fn longest_unwritable_key(value: &Value) -> Option<usize> {
+    let mut longest = None;
+    let mut stack = vec![value];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    // Quoting at most sextuples a character (`\u0001`), plus the two quotes.
+                    if key.chars().count() * 6 + 2 > MAX_KEY_CHARS {
+                        let mut text = String::new();
+                        emit::document(&mut text, &json!({ key: null }));
+                        let written = text.strip_suffix(": null\n").unwrap_or(&text);
+                        let chars = written.chars().count();
+                        if chars > MAX_KEY_CHARS && longest.is_none_or(|l| chars > l) {
+                            longest = Some(chars);
+                        }
+                    }
+                    stack.push(child);
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    longest
+}
+
+fn kind_of(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "empty",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a mapping",
+    }
 }
 
 fn generated_by_us(item: &Value) -> bool {
@@ -171,25 +303,36 @@ fn generated_by_us(item: &Value) -> bool {
         == Some("tenantgen")
 }
 
-/// The catalog from the function config. When the config's path annotation names a
-/// readable regular file with the same content, that file is checked so that problems carry
-/// its real lines; otherwise the stream's copy is checked and positions are dropped. The
-/// annotation is only a hint from the input, so a FIFO or a device there is never opened.
-fn check_config(name: &str, config: Value, stream: &Document) -> Result<Checked, Vec<Diagnostic>> {
-    let without_meta = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("annotations");
-        }
-        v
-    };
-    if std::fs::metadata(name).is_ok_and(|m| m.is_file())
-        && let Ok(file) = Source::read(Path::new(name))
+/// The catalog from the function config. Only when checking finds problems, and only when
+/// the config's path annotation names a regular file no larger than the config itself
+/// (twice its text, plus `PATH_SLACK`) and with the same content, is that file checked, so
+/// that problems carry its real lines; otherwise positions are dropped (they would be the
+/// stream's). The annotation is only a hint from the input: a FIFO or a device there is
+/// never opened, and a large file named by it is never read.
+fn check_config(name: &str, config: Document) -> Result<Checked, Vec<Diagnostic>> {
+    let span = config
+        .map
+        .get("")
+        .map_or(0, |n| n.end.saturating_sub(n.start)) as u64;
+    let bound = span.saturating_mul(2).saturating_add(PATH_SLACK);
+    let plausible = std::fs::metadata(name).is_ok_and(|m| m.is_file() && m.len() <= bound);
+    let mine = plausible.then(|| Document {
+        value: config.value.clone(),
+        map: config.map.subtree(""),
+    });
+    let stream = check::check_document(Source::from_text(name, ""), config);
+    let clean = stream.as_ref().is_ok_and(|c| c.warnings.is_empty());
+    if !clean
+        && let Some(mut mine) = mine
+        && let Some(file) = read_bounded(name, bound)
         && let Ok(mut doc) = yaml::parse(&file)
     {
-        let mut mine = Document {
-            value: config.clone(),
-            map: stream.map.subtree("/functionConfig"),
+        let without_meta = |v: &Value| {
+            let mut v = v.clone();
+            if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+                m.remove("annotations");
+            }
+            v
         };
         crate::schema::coerce(&mut doc);
         crate::schema::coerce(&mut mine);
@@ -197,16 +340,45 @@ fn check_config(name: &str, config: Value, stream: &Document) -> Result<Checked,
             return check::check_document(file, doc);
         }
     }
-    let doc = Document {
-        value: config,
-        map: stream.map.subtree("/functionConfig"),
-    };
-    check::check_document(Source::from_text(name, ""), doc).map_err(|mut problems| {
-        for p in &mut problems {
+    let unplace = |problems: &mut Vec<Diagnostic>| {
+        for p in problems {
             p.pos = None;
         }
-        problems
-    })
+    };
+    match stream {
+        Ok(mut checked) => {
+            unplace(&mut checked.warnings);
+            Ok(checked)
+        }
+        Err(mut problems) => {
+            unplace(&mut problems);
+            Err(problems)
+        }
+    }
+}
+
+/// What a config's file may exceed its text in the stream by (comments, a license header).
+const PATH_SLACK: u64 = 64 * 1024;
+
+/// The file at `name` if it is a regular file of at most `bound` bytes. Opened without
+/// blocking, so a FIFO swapped in after the check above cannot hang the function.
+fn read_bounded(name: &str, bound: u64) -> Option<Source> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(name)
+        .ok()?;
+    if !file.metadata().ok()?.is_file() {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(bound + 1).read_to_end(&mut bytes).ok()?;
+    if bytes.len() as u64 > bound {
+        return None;
+    }
+    Source::from_bytes(name.to_owned(), Path::new(name).to_path_buf(), bytes).ok()
 }
 
 /// The zone of the catalog named by the annotation, or why it is not one.
@@ -234,17 +406,9 @@ pub fn each_generated<E>(
     render::each_object(&checked.model, z, &options, |_| true, sink)
 }
 
-fn outcome(items: Vec<Value>, problems: Vec<Diagnostic>) -> Outcome {
-    let results: Vec<Value> = problems.iter().map(result).collect();
-    let mut list = Map::new();
-    list.insert("apiVersion".into(), API_VERSION.into());
-    list.insert("kind".into(), "ResourceList".into());
-    list.insert("items".into(), Value::Array(items));
-    if !results.is_empty() {
-        list.insert("results".into(), Value::Array(results));
-    }
+fn outcome(items: Vec<String>, problems: Vec<Diagnostic>) -> Outcome {
     Outcome {
-        resource_list: Value::Object(list),
+        items,
         problems,
         generated: None,
     }

@@ -422,6 +422,239 @@ impl<'a> Loader<'a> {
     }
 }
 
+/// A KRM ResourceList as `parse_resource_list` reads it.
+#[derive(Debug)]
+pub struct ResourceList {
+    /// The document by Go number rules, without `functionConfig` and without `items` when
+    /// that is a list (its entries went to the caller); the map holds the top-level nodes.
+    pub top: Document,
+    /// `functionConfig` by catalog number rules, with its map re-rooted at it (positions
+    /// are in the stream).
+    pub config: Option<Document>,
+}
+
+/// Parses a KRM ResourceList in one pass. Each entry of `items` is handed to `item` (with
+/// where it starts) as soon as it is read, by Go number rules and without a source map, so
+/// pass-through objects cost memory only while the caller handles them; `functionConfig`
+/// alone keeps catalog number rules and every position. Budgets and errors are `parse`'s.
+pub fn parse_resource_list(
+    source: &Source,
+    mut item: impl FnMut(Value, Pos),
+) -> Result<ResourceList, Vec<Diagnostic>> {
+    let options = options! {
+        flow_nesting_limit: MAX_DEPTH,
+        block_nesting_limit: MAX_DEPTH,
+        emit_comments: false,
+    };
+    let mut loader = Loader {
+        parser: Parser::new_from_str_with_options(&source.text, options),
+        source,
+        anchors: HashMap::new(),
+        map: SourceMap::default(),
+        problems: Vec::new(),
+        alias_nodes: 0,
+        numbers: Numbers::Go,
+    };
+    match loader.resource_list(&mut item) {
+        Ok(list) if loader.problems.is_empty() => Ok(list),
+        Ok(_) => Err(loader.problems),
+        Err(fatal) => {
+            let mut problems = loader.problems;
+            problems.push(*fatal);
+            Err(problems)
+        }
+    }
+}
+
+type ItemSink<'s> = &'s mut dyn FnMut(Value, Pos);
+
+impl Loader<'_> {
+    fn resource_list(&mut self, item: ItemSink) -> Result<ResourceList, Fatal> {
+        let mut list = None;
+        loop {
+            let (event, span) = self.next()?;
+            match event {
+                Event::StreamStart | Event::DocumentEnd => {}
+                Event::StreamEnd => break,
+                Event::DocumentStart(..) => {
+                    if list.is_some() {
+                        return Err(self.fail(
+                            "yaml-multiple-documents",
+                            &span.start,
+                            "the input holds more than one YAML document".into(),
+                            "a ResourceList is exactly one document: remove the `---` separator and what follows",
+                        ));
+                    }
+                    list = Some(self.resource_list_root(item)?);
+                }
+                _ => {}
+            }
+        }
+        list.ok_or_else(|| {
+            Box::new(
+                Diagnostic::error("krm-input", "the input holds no YAML document")
+                    .at(&self.source.name, Some(Pos { line: 1, col: 1, offset: 0 }))
+                    .hint("tenantgen krm reads a config.kubernetes.io/v1 ResourceList, as kustomize and kpt send it"),
+            )
+        })
+    }
+
+    fn resource_list_root(&mut self, item: ItemSink) -> Result<ResourceList, Fatal> {
+        let (event, span) = self.next()?;
+        if !matches!(event, Event::MappingStart(_, _, None)) {
+            // Not a plain mapping (so hardly a ResourceList): read whole, then split.
+            let mut value = self.node_from(event, span, "", None, 0)?;
+            let map = std::mem::take(&mut self.map);
+            let mut config = None;
+            if let Some(object) = value.as_object_mut() {
+                config = object.remove("functionConfig").map(|value| Document {
+                    value,
+                    map: map.subtree("/functionConfig"),
+                });
+                if object.get("items").is_some_and(Value::is_array)
+                    && let Some(Value::Array(entries)) = object.remove("items")
+                {
+                    for (i, entry) in entries.into_iter().enumerate() {
+                        let at = map.locate_value(&format!("/items/{i}"));
+                        item(entry, at.unwrap_or_default());
+                    }
+                }
+            }
+            return Ok(ResourceList {
+                top: Document { value, map },
+                config,
+            });
+        }
+        // The root's anchor can never be used: an alias inside it does not see it yet.
+        let start = self.pos(&span.start);
+        let mut top = Map::new();
+        let mut nodes = SourceMap::default();
+        let mut config = None;
+        loop {
+            let (ev, span) = self.next()?;
+            let key = match ev {
+                Event::MappingEnd => {
+                    let end = span.end.byte_offset().unwrap_or(start.offset);
+                    nodes.nodes.insert(
+                        String::new(),
+                        Node {
+                            key: None,
+                            value: start,
+                            start: start.offset,
+                            end,
+                            plain: None,
+                        },
+                    );
+                    break;
+                }
+                Event::Scalar(text, ..) => text.into_owned(),
+                _ => {
+                    return Err(self.fail(
+                        "yaml-complex-key",
+                        &span.start,
+                        "a mapping key must be a plain string".into(),
+                        "use a string key; lists and mappings cannot be keys",
+                    ));
+                }
+            };
+            let key_pos = self.pos(&span.start);
+            let child = format!("/{}", escape_segment(&key));
+            if let Some(first) = nodes.get(&child).and_then(|n| n.key) {
+                self.problems.push(
+                    Diagnostic::error("yaml-duplicate-key", format!("duplicate key `{key}`"))
+                        .at(&self.source.name, Some(key_pos))
+                        .field(field_name(&child))
+                        .hint(format!(
+                            "`{key}` is first set at line {}; keep one of them",
+                            first.line
+                        )),
+                );
+                self.node(&child, Some(key_pos), 1)?;
+                self.map = SourceMap::default();
+                continue;
+            }
+            match key.as_str() {
+                "items" => {
+                    if let Some(odd) = self.items(key_pos, item)? {
+                        top.insert(key, odd);
+                    }
+                }
+                "functionConfig" => {
+                    self.numbers = Numbers::Catalog;
+                    let value = self.node(&child, Some(key_pos), 1);
+                    self.numbers = Numbers::Go;
+                    config = Some(Document {
+                        value: value?,
+                        map: self.map.subtree(&child),
+                    });
+                }
+                _ => {
+                    let value = self.node(&child, Some(key_pos), 1)?;
+                    top.insert(key, value);
+                }
+            }
+            let own = self.map.nodes.remove(&child).unwrap_or(Node {
+                key: Some(key_pos),
+                value: key_pos,
+                start: key_pos.offset,
+                end: key_pos.offset,
+                plain: None,
+            });
+            nodes.nodes.insert(child, own);
+            self.map = SourceMap::default();
+        }
+        Ok(ResourceList {
+            top: Document {
+                value: Value::Object(top),
+                map: nodes,
+            },
+            config,
+        })
+    }
+
+    /// `items`: a list's entries go to `item` one at a time, each source map dropped once
+    /// read; anything else is returned whole for the caller to refuse.
+    fn items(&mut self, key_pos: Pos, item: ItemSink) -> Result<Option<Value>, Fatal> {
+        let (event, span) = self.next()?;
+        if !matches!(event, Event::SequenceStart(_, 0, None)) {
+            let value = self.node_from(event, span, "/items", Some(key_pos), 1)?;
+            if let Value::Array(entries) = value {
+                for (i, entry) in entries.into_iter().enumerate() {
+                    let at = self.map.locate_value(&format!("/items/{i}"));
+                    item(entry, at.unwrap_or(key_pos));
+                }
+                return Ok(None);
+            }
+            return Ok(Some(value));
+        }
+        let start = self.pos(&span.start);
+        let mut n = 0usize;
+        loop {
+            let (ev, sp) = self.next()?;
+            if matches!(ev, Event::SequenceEnd) {
+                let end = sp.end.byte_offset().unwrap_or(start.offset);
+                self.map.nodes.insert(
+                    "/items".into(),
+                    Node {
+                        key: Some(key_pos),
+                        value: start,
+                        start: start.offset,
+                        end,
+                        plain: None,
+                    },
+                );
+                return Ok(None);
+            }
+            let child = format!("/items/{n}");
+            let value = self.node_from(ev, sp, &child, None, 2)?;
+            let at = self.map.get(&child).map_or(start, |node| node.value);
+            self.map = SourceMap::default();
+            item(value, at);
+            n += 1;
+        }
+    }
+}
+
 fn count_nodes(value: &Value) -> usize {
     match value {
         Value::Array(items) => 1 + items.iter().map(count_nodes).sum::<usize>(),

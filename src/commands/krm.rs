@@ -9,7 +9,6 @@ use crate::cli::KrmArgs;
 use crate::diagnostics::Diagnostic;
 use crate::emit;
 use crate::krm::{self, ZONE_ANNOTATION};
-use crate::source::MAX_FILE_BYTES;
 
 use super::{
     CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, Stdout, count, print_data, print_problems,
@@ -19,16 +18,10 @@ pub fn run(args: &KrmArgs) -> CommandResult {
     if let Some(config) = &args.legacy_plugin {
         return legacy(config);
     }
-    let mut input = String::new();
-    std::io::stdin()
-        .take(MAX_FILE_BYTES)
-        .read_to_string(&mut input)
-        .map_err(|e| {
-            CommandError::failure(format!("cannot read the ResourceList from stdin: {e}"))
-                .hint("pipe a config.kubernetes.io/v1 ResourceList in UTF-8")
-        })?;
-    let outcome = krm::process(&input);
-    drop(input);
+    let outcome = match read_input()? {
+        Input::Text(text) => krm::process_owned(text),
+        Input::TooLarge { bytes, complete } => krm::too_large(bytes, complete),
+    };
     let mut out = Stdout::locked();
     outcome.write(|text| out.write(text))?;
     out.finish()?;
@@ -42,6 +35,51 @@ pub fn run(args: &KrmArgs) -> CommandResult {
         )));
     }
     Ok(EXIT_OK)
+}
+
+enum Input {
+    Text(String),
+    /// More than the cap: `bytes` read in all, `complete` if that was the end of stdin.
+    TooLarge {
+        bytes: u64,
+        complete: bool,
+    },
+}
+
+/// How far past the cap stdin is drained to say how big it was: draining lets the writer
+/// finish (no broken pipe in kustomize's log), the bound keeps an endless stream from hanging.
+const DRAIN_LIMIT: u64 = 16 * krm::MAX_INPUT_BYTES;
+
+/// Stdin, read to one byte past the cap so that a longer input is refused whole, never cut.
+fn read_input() -> Result<Input, CommandError> {
+    let failed = |e: std::io::Error| {
+        CommandError::failure(format!("cannot read the ResourceList from stdin: {e}"))
+            .hint("pipe a config.kubernetes.io/v1 ResourceList in UTF-8")
+    };
+    let mut stdin = std::io::stdin().lock();
+    let mut bytes = Vec::new();
+    (&mut stdin)
+        .take(krm::MAX_INPUT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(failed)?;
+    if bytes.len() as u64 > krm::MAX_INPUT_BYTES {
+        let read = bytes.len() as u64;
+        drop(bytes);
+        let rest = std::io::copy(&mut (&mut stdin).take(DRAIN_LIMIT), &mut std::io::sink())
+            .map_err(failed)?;
+        let complete = rest < DRAIN_LIMIT;
+        return Ok(Input::TooLarge {
+            bytes: read + rest,
+            complete,
+        });
+    }
+    String::from_utf8(bytes).map(Input::Text).map_err(|e| {
+        CommandError::failure(format!(
+            "the ResourceList on stdin is not UTF-8 (byte {} cannot start or continue a character)",
+            e.utf8_error().valid_up_to()
+        ))
+        .hint("pipe a config.kubernetes.io/v1 ResourceList in UTF-8")
+    })
 }
 
 /// The legacy exec plugin protocol: config file as the first argument, a YAML stream of the

@@ -5,7 +5,10 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use proptest::prelude::*;
 use serde_json::Value;
+use tenantgen::source::Source;
+use tenantgen::yaml::{self, Numbers};
 
 use crate::support::{parse_stream, rendered_repo, root, stderr, tool};
 
@@ -419,4 +422,349 @@ fn legacy_exec_plugin_for_kubectl_kustomize() {
                     && s(o, "/metadata/namespace") == "ded-globex")
         );
     }
+}
+
+/// A ResourceList of `items` (already indented list entries) and the sample catalog for dev.
+fn list_with_items(items: &str) -> String {
+    let mut s = String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+    s.push_str(items);
+    s.push_str("functionConfig:\n");
+    for line in catalog_for("dev", "").lines() {
+        s.push_str("  ");
+        s.push_str(line);
+        s.push('\n');
+    }
+    s
+}
+
+/// A ResourceList of exactly `bytes` bytes: ConfigMaps of about 1 MiB each, named `big-N`,
+/// and a trailing comment for the last bytes. Returns the text and the item names.
+fn list_of_bytes(bytes: usize) -> (String, Vec<String>) {
+    let base = list_with_items("");
+    let entry = |i: usize, data: usize| {
+        format!(
+            "  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: big-{i}\n    data:\n      blob: {}\n",
+            "x".repeat(data)
+        )
+    };
+    let mut items = String::new();
+    let mut names = Vec::new();
+    let step = entry(0, 1 << 20).len();
+    while base.len() + items.len() + step + 16 <= bytes {
+        items.push_str(&entry(names.len(), 1 << 20));
+        names.push(format!("big-{}", names.len()));
+    }
+    let mut text = list_with_items(&items);
+    let room = bytes - text.len();
+    assert!(room >= 3, "room for the padding comment");
+    text.push('#');
+    text.push_str(&"p".repeat(room - 2));
+    text.push('\n');
+    assert_eq!(text.len(), bytes);
+    (text, names)
+}
+
+#[test]
+fn input_at_the_cap_keeps_every_item() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cap = tenantgen::krm::MAX_INPUT_BYTES as usize;
+    let (text, names) = list_of_bytes(cap);
+    let out = krm(&text, dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let answer = String::from_utf8_lossy(&out.stdout);
+    let kept: Vec<&str> = answer
+        .lines()
+        .filter_map(|l| l.strip_prefix("      name: big-"))
+        .collect();
+    assert_eq!(kept.len(), names.len(), "every item comes back");
+    assert_eq!(kept.last().copied(), Some(&*format!("{}", names.len() - 1)));
+    assert!(
+        answer.contains(&format!("blob: {}\n", "x".repeat(1 << 20))),
+        "items are kept whole"
+    );
+}
+
+#[test]
+fn input_over_the_cap_is_refused_whole() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cap = tenantgen::krm::MAX_INPUT_BYTES as usize;
+    let (text, _) = list_of_bytes(cap + 1);
+    let out = krm(&text, dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("is {} bytes", cap + 1)) && err.contains(&format!("{cap}-byte")),
+        "stderr names the size and the cap: {err}"
+    );
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    assert_eq!(
+        list["items"].as_array().map(Vec::len),
+        Some(0),
+        "nothing of a cut input is passed on"
+    );
+    assert_eq!(list["results"][0]["severity"], "error");
+    assert!(s(&list, "/results/0/message").contains("cap"));
+}
+
+#[test]
+fn items_that_are_not_a_list_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (items, found) in [("  {a: 1}\n", "a mapping"), ("  3\n", "a number")] {
+        let out = krm(&list_with_items(items), dir.path());
+        assert_eq!(out.status.code(), Some(1), "items: {items}{}", stderr(&out));
+        let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+        assert_eq!(list["results"][0]["field"]["path"], "items");
+        assert!(
+            s(&list, "/results/0/message").contains(found),
+            "{}",
+            list["results"]
+        );
+        assert!(stderr(&out).contains("<stdin>:4:3"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn an_item_that_is_not_an_object_is_refused_not_dropped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let items = "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a}\n  - just text\n  - [1, 2]\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: b}\n";
+    let out = krm(&list_with_items(items), dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    let fields: Vec<&str> = list["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|r| s(r, "/field/path"))
+        .collect();
+    assert_eq!(fields, ["items[1]", "items[2]"]);
+    assert!(stderr(&out).contains("<stdin>:7:5"), "{}", stderr(&out));
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| s(i, "/metadata/name"))
+        .collect();
+    assert_eq!(names, ["a", "b"], "the objects are kept, nothing generated");
+}
+
+/// The config's file is read for line numbers only when it is about the config's size: a
+/// path annotation naming a much larger file (here the same catalog under 200 KiB of
+/// comments) costs no read, and results carry no lines.
+#[test]
+fn a_path_annotation_naming_a_much_larger_file_is_not_read() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = catalog_for("staging", "").replacen("size: small", "size: huge", 1);
+    let with_path = |file: &Path| {
+        bad.replacen(
+            "    tenantgen.io/zone: staging\n",
+            &format!(
+                "    tenantgen.io/zone: staging\n    config.kubernetes.io/path: {}\n",
+                file.display()
+            ),
+            1,
+        )
+    };
+    let small = dir.path().join("small.yaml");
+    std::fs::write(&small, &bad).expect("write");
+    let large = dir.path().join("large.yaml");
+    let padding = "# padding\n".repeat(20 * 1024);
+    std::fs::write(&large, format!("{bad}{padding}")).expect("write");
+    let line = bad
+        .lines()
+        .position(|l| l.contains("size: huge"))
+        .expect("line")
+        + 1;
+    let out = krm(&resource_list(&with_path(&small)), dir.path());
+    assert!(
+        stderr(&out).contains(&format!("small.yaml:{line}:")),
+        "{}",
+        stderr(&out)
+    );
+    let out = krm(&resource_list(&with_path(&large)), dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("spec.clients[0].size"), "{err}");
+    assert!(!err.contains(&format!("large.yaml:{line}:")), "{err}");
+}
+
+/// A YAML node for the property below: scalars as written (Go number forms, YAML 1.1 words,
+/// quoted text), nested mappings and lists.
+#[derive(Debug, Clone)]
+enum Node {
+    Scalar(&'static str),
+    Map(Vec<Node>),
+    List(Vec<Node>),
+}
+
+const SCALARS: [&str; 16] = [
+    "0644",
+    "0x1F",
+    "on",
+    "~",
+    "null",
+    "1.10",
+    "1e3",
+    "-0",
+    "true",
+    "plain words",
+    "\"quoted: text\"",
+    "'single'",
+    "\"\\u00e9\\n\"",
+    "12345678901234567890",
+    "\"\"",
+    "a-b_c.d",
+];
+
+fn node() -> impl Strategy<Value = Node> {
+    let leaf = prop::sample::select(SCALARS.to_vec()).prop_map(Node::Scalar);
+    leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Node::Map),
+            prop::collection::vec(inner, 0..4).prop_map(Node::List),
+        ]
+    })
+}
+
+impl Node {
+    /// Flow style: `{k0: 0644, k1: [on, ~]}`.
+    fn flow(&self, out: &mut String) {
+        match self {
+            Node::Scalar(s) => out.push_str(s),
+            Node::Map(entries) | Node::List(entries) => {
+                let map = matches!(self, Node::Map(_));
+                out.push(if map { '{' } else { '[' });
+                for (i, e) in entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push_str(", ");
+                    }
+                    if map {
+                        out.push_str(&format!("k{i}: "));
+                    }
+                    e.flow(out);
+                }
+                out.push(if map { '}' } else { ']' });
+            }
+        }
+    }
+
+    /// Block style, the node's lines indented by `indent`, after a `key:` or `- ` that
+    /// is already written.
+    fn block(&self, out: &mut String, indent: usize) {
+        match self {
+            Node::Map(entries) if !entries.is_empty() => {
+                out.push('\n');
+                for (i, e) in entries.iter().enumerate() {
+                    out.push_str(&format!("{:indent$}k{i}:", ""));
+                    e.block(out, indent + 2);
+                }
+            }
+            Node::List(entries) if !entries.is_empty() => {
+                out.push('\n');
+                for e in entries {
+                    out.push_str(&format!("{:indent$}-", ""));
+                    e.block(out, indent + 2);
+                }
+            }
+            other => {
+                out.push(' ');
+                other.flow(out);
+                out.push('\n');
+            }
+        }
+    }
+}
+
+/// The objects the sample catalog generates for dev, once.
+fn generated_for_dev() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| {
+        let outcome = tenantgen::krm::process(&list_with_items("  []\n"));
+        assert!(!outcome.failed(), "{:?}", outcome.problems);
+        outcome.into_value()["items"].as_array().map_or(0, Vec::len)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Whatever objects an accepted ResourceList holds, in block or flow style, the answer
+    /// holds each of them, unchanged and in order, before the zone's objects.
+    #[test]
+    fn every_accepted_item_comes_back(
+        objects in prop::collection::vec((prop::collection::vec(node(), 0..5), any::<bool>()), 0..8),
+        flow_list in any::<bool>(),
+    ) {
+        let mut items = String::new();
+        let mut expected = Vec::new();
+        if flow_list {
+            items.push_str("  [");
+        }
+        for (i, (fields, flow)) in objects.iter().enumerate() {
+            let object = Node::Map(fields.clone());
+            let mut text = String::new();
+            if *flow || flow_list {
+                object.flow(&mut text);
+            } else {
+                object.block(&mut text, 4);
+            }
+            let own = if flow_list || *flow { text.clone() } else { text.replacen("\n    ", "\n", usize::MAX) };
+            expected.push(
+                yaml::parse_with(&Source::from_text("item", own.trim_start()), Numbers::Go)
+                    .map_err(|e| TestCaseError::fail(format!("{e:?}\n{own}")))?
+                    .value,
+            );
+            match (flow_list, i) {
+                (true, 0) => items.push_str(&text),
+                (true, _) => { items.push_str(", "); items.push_str(&text); }
+                (false, _) if *flow => { items.push_str("  - "); items.push_str(&text); items.push('\n'); }
+                (false, _) => { items.push_str("  -"); items.push_str(&text); }
+            }
+        }
+        if flow_list {
+            items.push_str("]\n");
+        } else if objects.is_empty() {
+            items.push_str("  []\n");
+        }
+        let input = list_with_items(&items);
+        let outcome = tenantgen::krm::process(&input);
+        prop_assert!(!outcome.failed(), "{:?}\n{}", outcome.problems, input);
+        let mut streamed = String::new();
+        let _ = outcome.write(|t| { streamed.push_str(t); Ok::<(), ()>(()) });
+        let answer = yaml::parse_with(&Source::from_text("answer", streamed.as_str()), Numbers::Go)
+            .map_err(|e| TestCaseError::fail(format!("{e:?}")))?
+            .value;
+        let out = answer["items"].as_array().cloned().unwrap_or_default();
+        prop_assert_eq!(out.len(), expected.len() + generated_for_dev(), "{}", input);
+        prop_assert_eq!(&out[..expected.len()], &expected[..], "{}", input);
+    }
+}
+
+/// A key only the explicit `? key` form can hold (over 1,024 characters) cannot be written
+/// back as the answer writes keys: refused, never passed on as YAML nobody can read. A key
+/// of 1,024 characters passes.
+#[test]
+fn an_item_with_a_key_too_long_to_write_back_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let longest = "k".repeat(1024);
+    let ok = format!(
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {{name: a}}\n    data:\n      {longest}: v\n"
+    );
+    let out = krm(&list_with_items(&ok), dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    assert_eq!(list["items"][0]["data"][&longest], "v");
+
+    let too_long = format!(
+        "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {{name: a}}\n    data:\n      ? {}\n      : v\n",
+        "k".repeat(1025)
+    );
+    let out = krm(&list_with_items(&too_long), dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
+    assert_eq!(list["results"][0]["field"]["path"], "items[0]");
+    assert!(
+        s(&list, "/results/0/message").contains("1025 characters"),
+        "{}",
+        list["results"]
+    );
 }
