@@ -1001,6 +1001,29 @@ impl Cluster {
         }
     }
 
+    /// The subject of the certificate websecure serves for `host` (SNI).
+    fn certificate_subject(&self, host: &str) -> String {
+        let visit = Visit::new("https", host);
+        let mut args = vec!["-v".to_string(), "-o".into(), "/dev/null".into()];
+        args.extend(visit.curl_args(self.port("websecure"), "/"));
+        let out = support::tool(
+            "curl",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            self.scratch.path(),
+        );
+        support::stderr(&out)
+            .lines()
+            .find_map(|l| l.trim_start_matches(['*', ' ']).strip_prefix("subject:"))
+            .unwrap_or_else(|| {
+                panic!(
+                    "curl shows no certificate for {host}: {}",
+                    support::stderr(&out)
+                )
+            })
+            .trim()
+            .to_string()
+    }
+
     /// The status of each of `count` requests sent back to back on one connection.
     fn burst(&self, v: &Visit, count: usize) -> Vec<u16> {
         let port = self.port(Self::entry_point_for(v.scheme));
@@ -1035,8 +1058,10 @@ impl Cluster {
 enum Tls {
     /// An edge proxy terminates; it sends plain HTTP to the web entry point with X-Forwarded-For.
     Edge,
-    /// Traefik terminates on websecure (ACME or cert-manager); web redirects.
-    Cluster,
+    /// Traefik terminates on websecure with its ACME resolver; web redirects.
+    Acme,
+    /// Traefik terminates on websecure with cert-manager's Secret per client; web redirects.
+    CertManager,
 }
 
 struct Zone<'a> {
@@ -1051,7 +1076,7 @@ impl Zone<'_> {
             Tls::Edge => Visit::new("http", host)
                 .from(EDGE)
                 .forwarded_for(OFFICE_BEHIND_EDGE),
-            Tls::Cluster => Visit::new("https", host).from(OFFICE),
+            Tls::Acme | Tls::CertManager => Visit::new("https", host).from(OFFICE),
         }
     }
 
@@ -1060,7 +1085,7 @@ impl Zone<'_> {
             Tls::Edge => Visit::new("http", host)
                 .from(EDGE)
                 .forwarded_for(STRANGER_BEHIND_EDGE),
-            Tls::Cluster => Visit::new("https", host).from(STRANGER),
+            Tls::Acme | Tls::CertManager => Visit::new("https", host).from(STRANGER),
         }
     }
 
@@ -1069,7 +1094,7 @@ impl Zone<'_> {
             Tls::Edge => Visit::new("http", host)
                 .from(EDGE)
                 .forwarded_for(OTHER_BEHIND_EDGE),
-            Tls::Cluster => Visit::new("https", host).from(OTHER_VISITOR),
+            Tls::Acme | Tls::CertManager => Visit::new("https", host).from(OTHER_VISITOR),
         }
     }
 
@@ -1160,7 +1185,7 @@ impl Zone<'_> {
                 "the edge terminates TLS: plain HTTP on the web entry point must reach the \
                  client, got {reply:?}"
             ),
-            Tls::Cluster => {
+            Tls::Acme | Tls::CertManager => {
                 assert!(
                     matches!(reply.status, 301 | 302 | 307 | 308),
                     "the cluster terminates TLS: http://{host} must redirect to https, got {reply:?}"
@@ -1204,6 +1229,36 @@ impl Zone<'_> {
              {}, but visitors reach it on {}: redirect to `:{}` instead",
             target.port, target.visible, target.visible
         );
+    }
+
+    /// cert-manager zones: every Ingress names a Secret per client, and Traefik serves that
+    /// Secret's certificate for each of its hosts (the harness issues it as cert-manager would,
+    /// with the Secret's name as subject). ACME zones: the resolver is checked by
+    /// [`Cluster::assert_clean`] (a router naming a resolver Traefik lacks is an error).
+    fn each_host_gets_its_certificate(&self) {
+        if self.tls != Tls::CertManager {
+            return;
+        }
+        for ing in self.cluster.ingresses() {
+            let tls = ing["spec"]["tls"].as_array().cloned().unwrap_or_default();
+            assert!(
+                !tls.is_empty() && tls.iter().all(|t| t["secretName"].is_string()),
+                "Ingress {}/{} in a cert-manager zone needs spec.tls[].secretName: {tls:?}",
+                ing["metadata"]["namespace"],
+                ing["metadata"]["name"]
+            );
+            for t in &tls {
+                let secret = t["secretName"].as_str().expect("secretName");
+                for host in as_str_list(&t["hosts"]) {
+                    let subject = self.cluster.certificate_subject(&host);
+                    assert!(
+                        subject.contains(&format!("CN={secret}"))
+                            || subject.contains(&format!("CN = {secret}")),
+                        "https://{host} should be served the certificate of Secret `{secret}`, got subject `{subject}`"
+                    );
+                }
+            }
+        }
     }
 
     fn security_headers_are_on_a_basic_auth_401(&self) {
@@ -1306,7 +1361,7 @@ fn prove_zone(zone: &str, tls: Tls) {
         cluster: &cluster,
         tls,
     };
-    let steps: [(&str, &dyn Fn()); 7] = [
+    let steps: [(&str, &dyn Fn()); 8] = [
         ("each host reaches its own backend", &|| {
             z.each_host_reaches_its_own_backend()
         }),
@@ -1315,6 +1370,9 @@ fn prove_zone(zone: &str, tls: Tls) {
             "plain HTTP is redirected or served as the zone's TLS says",
             &|| z.http_is_redirected_or_served_as_the_zone_says(),
         ),
+        ("each host gets its certificate", &|| {
+            z.each_host_gets_its_certificate()
+        }),
         ("security headers are on a basic-auth 401", &|| {
             z.security_headers_are_on_a_basic_auth_401()
         }),
@@ -1367,10 +1425,10 @@ fn real_traefik_serves_the_edge_proxy_zone() {
 
 #[test]
 fn real_traefik_serves_the_load_balancer_zone() {
-    prove_zone("lb", Tls::Cluster);
+    prove_zone("lb", Tls::Acme);
 }
 
 #[test]
 fn real_traefik_serves_the_host_network_zone() {
-    prove_zone("hostnet", Tls::Cluster);
+    prove_zone("hostnet", Tls::CertManager);
 }
