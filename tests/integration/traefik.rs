@@ -673,6 +673,11 @@ impl Cluster {
         let child = Command::new(traefik_binary())
             .args(&args)
             .current_dir(scratch.path())
+            // Everything is on loopback; a proxy from the environment must not intervene.
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("log file"))
             .stderr(log_file)
