@@ -448,17 +448,17 @@ impl Drop for TraefikProcess {
     }
 }
 
-/// One zone served by a real Traefik: the stubs, the fake API and the process, torn down in
-/// reverse order of declaration when dropped.
+/// One zone served by a real Traefik. Fields drop in declaration order: Traefik is killed
+/// first, then the fake API and the stubs stop, then the scratch directories go.
 struct Cluster {
+    traefik: TraefikProcess,
+    kube: fake_kube::FakeKube,
+    _backends: Vec<Stub>,
+    _oauth: Stub,
     zone: String,
     objects: Vec<Value>,
     config: StaticConfig,
     scratch: tempfile::TempDir,
-    _backends: Vec<Stub>,
-    _oauth: Stub,
-    kube: fake_kube::FakeKube,
-    traefik: TraefikProcess,
     _repo: tempfile::TempDir,
 }
 
@@ -1311,8 +1311,10 @@ impl Zone<'_> {
         let first = self.cluster.burst(&self.office(&host), 260);
         let passed = first.iter().filter(|s| **s == 200).count();
         let limited = first.iter().filter(|s| **s == 429).count();
+        // 200 is the burst; the bucket refills at 100/min while curl runs, so a slow machine
+        // lets a few more through, but never all 260.
         assert!(
-            passed + limited == first.len() && (190..=230).contains(&passed),
+            passed + limited == first.len() && passed >= 195 && limited > 0,
             "260 requests from one visitor: the burst of 200 passes, then 429; got {passed} \
              passed and {limited} limited of {first:?}"
         );
