@@ -457,6 +457,8 @@ struct Cluster {
     _oauth: Stub,
     zone: String,
     objects: Vec<Value>,
+    /// The rendered Traefik chart values the static configuration came from.
+    values: Value,
     config: StaticConfig,
     scratch: tempfile::TempDir,
 }
@@ -654,7 +656,8 @@ impl Cluster {
     /// Serves a zone's rendered `objects` to a new Traefik and waits until it has loaded them.
     fn serve(zone: &str, objects: Vec<Value>, oauth: Stub) -> Cluster {
         let scratch = tempfile::tempdir().expect("tempdir");
-        let config = static_config(&traefik_values(&objects));
+        let values = traefik_values(&objects);
+        let config = static_config(&values);
         let (made, backends) = cluster_objects(&objects, scratch.path());
         let served: Vec<Value> = objects.iter().chain(&made).cloned().collect();
         let kube = fake_kube::FakeKube::start(&served);
@@ -696,6 +699,7 @@ impl Cluster {
         let cluster = Cluster {
             zone: zone.to_string(),
             objects,
+            values,
             config,
             scratch,
             _backends: backends,
@@ -1306,6 +1310,20 @@ impl Zone<'_> {
     }
 
     fn allow_list_sees_the_visitor(&self) {
+        if self.tls != Tls::Edge {
+            // Here visitors connect straight to Traefik, which holds in the cluster only on the
+            // host network or behind a load balancer that keeps the client address.
+            let values = &self.cluster.values;
+            let direct = values["hostNetwork"] == true
+                || (values["service"]["type"] == "LoadBalancer"
+                    && values["service"]["spec"]["externalTrafficPolicy"] == "Local");
+            assert!(
+                direct,
+                "zone {}: behind a load balancer without `externalTrafficPolicy: Local` Traefik \
+                 sees the balancer's address, not the visitor's; values: {values}",
+                self.cluster.zone
+            );
+        }
         let host = self.host_of("bravo");
         let office = self.cluster.visit(&self.office(&host));
         assert_eq!(office.status, 200, "an office visitor: {office:?}");
