@@ -150,6 +150,8 @@ struct StaticConfig {
     entry_points: BTreeMap<String, EntryPoint>,
     /// Resolvers defined by the values and dropped here; routers naming them are not errors.
     dropped_resolvers: BTreeSet<String>,
+    /// The dropped `--certificatesresolvers.*` arguments, checked on their own.
+    acme_args: Vec<String>,
 }
 
 fn as_str_list(v: &Value) -> Vec<String> {
@@ -207,6 +209,7 @@ fn static_config(values: &Value) -> StaticConfig {
     );
     let host_network = values["hostNetwork"] == true;
     let mut args = Vec::new();
+    let mut acme_args = Vec::new();
     let mut dropped_resolvers: BTreeSet<String> = values["certificatesResolvers"]
         .as_object()
         .map(|m| m.keys().cloned().collect())
@@ -392,6 +395,7 @@ fn static_config(values: &Value) -> StaticConfig {
             // ACME needs the network; its resolver is dropped, and only its resolver.
             let name = rest.split(['.', '=']).next().unwrap_or_default();
             dropped_resolvers.insert(name.to_string());
+            acme_args.push(arg);
             continue;
         }
         if lower.starts_with("--entrypoints.") && lower.contains(".address=") {
@@ -420,6 +424,7 @@ fn static_config(values: &Value) -> StaticConfig {
             .map(|(k, (_, ep))| (k, ep))
             .collect(),
         dropped_resolvers,
+        acme_args,
     }
 }
 
@@ -1056,6 +1061,59 @@ impl Cluster {
         );
     }
 
+    /// Starts a second Traefik with only the rendered ACME arguments (storage moved into the
+    /// scratch directory, the CA at a closed loopback port) and waits until the resolver runs.
+    fn start_resolver_offline(&self, storage: &str) {
+        let dir = self.scratch.path().join("acme");
+        std::fs::create_dir_all(&dir).expect("acme dir");
+        let mut args: Vec<String> = self
+            .config
+            .acme_args
+            .iter()
+            .map(|a| a.replace(storage, dir.join("acme.json").to_str().expect("utf-8")))
+            .collect();
+        for resolver in &self.config.dropped_resolvers {
+            args.push(format!(
+                "--certificatesresolvers.{resolver}.acme.caServer=http://127.0.0.1:9/directory"
+            ));
+        }
+        args.extend([
+            format!(
+                "--entryPoints.websecure.address=127.0.0.1:{}/tcp",
+                free_port()
+            ),
+            "--log.format=json".into(),
+            "--log.level=INFO".into(),
+            "--global.checkNewVersion=false".into(),
+            "--global.sendAnonymousUsage=false".into(),
+        ]);
+        let log = dir.join("traefik.log");
+        let file = std::fs::File::create(&log).expect("log");
+        let child = Command::new(traefik_binary())
+            .args(&args)
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().expect("log"))
+            .stderr(file)
+            .spawn()
+            .expect("traefik starts");
+        let mut process = TraefikProcess { child, log };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&process.log).unwrap_or_default();
+            if text.contains("Starting provider *acme.Provider") {
+                return;
+            }
+            let exited = process.child.try_wait().ok().flatten();
+            assert!(
+                exited.is_none() && Instant::now() < deadline,
+                "Traefik with the rendered ACME arguments {args:?} did not start the resolver \
+                 ({exited:?}):\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     /// The subject of the certificate websecure serves for `host` (SNI).
     fn certificate_subject(&self, host: &str) -> String {
         let visit = Visit::new("https", host);
@@ -1259,6 +1317,41 @@ impl Zone<'_> {
         }
     }
 
+    /// ACME zones: the resolver the routers name is defined by valid Traefik arguments (a
+    /// Traefik started with them, offline, starts the resolver), and its storage is on the
+    /// chart's persistent volume, so certificates survive a restart.
+    fn acme_resolver_is_defined_and_kept(&self) {
+        if self.tls != Tls::Acme {
+            return;
+        }
+        let config = &self.cluster.config;
+        for ing in self.cluster.ingresses() {
+            let resolver = ing["metadata"]["annotations"]
+                ["traefik.ingress.kubernetes.io/router.tls.certresolver"]
+                .as_str()
+                .unwrap_or_else(|| panic!("Ingress {} names no cert resolver", ing["metadata"]["name"]));
+            assert!(
+                config
+                    .dropped_resolvers
+                    .contains(&resolver.to_ascii_lowercase()),
+                "Ingress {} names resolver `{resolver}`, which the Traefik values do not define",
+                ing["metadata"]["name"]
+            );
+        }
+        let storage = config
+            .acme_args
+            .iter()
+            .find_map(|a| a.split_once(".acme.storage=").map(|(_, v)| v.to_string()))
+            .expect("an ACME storage argument");
+        let persistence = &self.cluster.values["persistence"];
+        let volume = persistence["path"].as_str().unwrap_or("/data");
+        assert!(
+            persistence["enabled"] == true && storage.starts_with(&format!("{volume}/")),
+            "ACME storage {storage} must be on the chart's persistent volume ({persistence})"
+        );
+        self.cluster.start_resolver_offline(&storage);
+    }
+
     /// cert-manager zones: every Ingress names a Secret per client, and Traefik serves that
     /// Secret's certificate for each of its hosts (the harness issues it as cert-manager would,
     /// with the Secret's name as subject). ACME zones: the resolver is checked by
@@ -1405,7 +1498,7 @@ fn prove_zone(zone: &str, tls: Tls) {
         cluster: &cluster,
         tls,
     };
-    let steps: [(&str, &dyn Fn()); 8] = [
+    let steps: [(&str, &dyn Fn()); 9] = [
         ("each host reaches its own backend", &|| {
             z.each_host_reaches_its_own_backend()
         }),
@@ -1414,6 +1507,9 @@ fn prove_zone(zone: &str, tls: Tls) {
             "plain HTTP is redirected or served as the zone's TLS says",
             &|| z.http_is_redirected_or_served_as_the_zone_says(),
         ),
+        ("the ACME resolver is defined and kept", &|| {
+            z.acme_resolver_is_defined_and_kept()
+        }),
         ("each host gets its certificate", &|| {
             z.each_host_gets_its_certificate()
         }),
