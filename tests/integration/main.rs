@@ -15,5 +15,6 @@ mod psa;
 mod robustness;
 mod scope;
 mod support;
+mod traefik;
 mod workflow;
 mod writer;
