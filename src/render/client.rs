@@ -209,6 +209,9 @@ pub fn middleware_name(m: Middleware) -> &'static str {
     }
 }
 
+/// The largest answer Traefik reads from the OAuth proxy's auth endpoint.
+const FORWARD_AUTH_MAX_RESPONSE_BYTES: i64 = 1 << 20;
+
 /// Name of the errors middleware, Service and Ingress that send a visitor forward-auth
 /// refuses to the OAuth proxy's sign-in page.
 pub const OAUTH_ERRORS: &str = "oauth-errors";
@@ -358,6 +361,8 @@ pub fn middleware(m: Middleware, namespace: &str, platform: &Platform, zone: &Zo
             forward_auth: Some(ForwardAuth {
                 address: platform.forward_auth_address.clone().unwrap_or_default(),
                 trust_forward_header: Some(true),
+                // An auth answer is a few headers; a huge body would only tie up Traefik.
+                max_response_body_size: Some(FORWARD_AUTH_MAX_RESPONSE_BYTES),
                 auth_response_headers: vec![
                     "X-Auth-Request-Email".into(),
                     "X-Auth-Request-User".into(),

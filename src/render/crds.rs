@@ -378,6 +378,9 @@ pub struct ForwardAuth {
     /// Headers copied from the auth response onto the forwarded request.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub auth_response_headers: Vec<String>,
+    /// Bytes of the auth response's body Traefik reads at most.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_response_body_size: Option<i64>,
 }
 
 // ---------------------------------------------------------------------------
@@ -649,6 +652,7 @@ mod tests {
                     address: "http://auth.svc/verify".into(),
                     trust_forward_header: Some(true),
                     auth_response_headers: vec!["X-Auth-User".into()],
+                    max_response_body_size: None,
                 }),
                 ..MiddlewareSpec::default()
             },

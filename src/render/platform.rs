@@ -63,11 +63,12 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
             }),
         }),
     );
+    // No platform basic-auth: it needs a Secret of users nothing here creates, and Traefik
+    // reports the missing Secret on every reload. Clients get theirs from their own secret.
     let mut platform_middlewares = vec![
         Middleware::SecurityHeaders,
         Middleware::RateLimit,
         Middleware::IpAllowlist,
-        Middleware::BasicAuth,
     ];
     if platform.forward_auth_address.is_some() {
         platform_middlewares.push(Middleware::ForwardAuth);
@@ -173,9 +174,11 @@ pub fn traefik_arguments(zone: &Zone, platform: &Platform) -> Vec<String> {
     }
     if zone.terminates_tls() {
         // The lowest priority lets an HTTP-01 challenge solver's router win over the redirect.
+        // The target is the port visitors use: naming the entry point would send them to the
+        // port it listens on inside the pod (the chart's 8443).
         let redirect = "--entryPoints.web.http.redirections.entryPoint";
         args.extend([
-            format!("{redirect}.to=websecure"),
+            format!("{redirect}.to=:443"),
             format!("{redirect}.scheme=https"),
             format!("{redirect}.permanent=true"),
             format!("{redirect}.priority=1"),
