@@ -86,6 +86,8 @@ pub struct Platform {
     pub landing_page: Option<raw::LandingPage>,
     pub ip_allow_list: Vec<String>,
     pub forward_auth_address: Option<String>,
+    /// Every secret of a client lies under this Vault path, `{client}` standing for its name.
+    pub vault_path_prefix: String,
 }
 
 /// The ranges `ip-allowlist` admits when the catalog names none.
@@ -138,6 +140,8 @@ pub struct Egress {
     pub cidr: String,
     pub ports: Vec<u16>,
     pub protocol: Protocol,
+    /// The entry may reach link-local (cloud metadata) addresses.
+    pub allow_link_local: bool,
 }
 
 /// The client in one zone.
@@ -287,6 +291,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
             flux,
             landing_page,
             middlewares,
+            vault_path_prefix,
         } = &spec.platform;
         let middlewares = middlewares.clone().unwrap_or_default();
         let platform = Platform {
@@ -304,6 +309,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
                 middlewares.ip_allow_list.clone()
             },
             forward_auth_address: middlewares.forward_auth_address.clone(),
+            vault_path_prefix: vault_path_prefix.clone(),
         };
         let raw_zones = zones_of(spec);
         let last = raw_zones.len().saturating_sub(1);
@@ -416,6 +422,7 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
                 cidr: e.cidr.clone(),
                 ports: e.ports.clone(),
                 protocol: e.protocol,
+                allow_link_local: e.allow_link_local,
             })
             .collect(),
         middlewares,
