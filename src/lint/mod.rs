@@ -1,20 +1,29 @@
 //! lint: the rules a JSON Schema cannot express (SPEC §9). They run on every part of the
 //! catalog that passed the schema, so one run reports schema errors and lint errors together.
+//! Each rule family has its own file: `names` (what a client's name becomes), `hosts`,
+//! `config`, `isolation` (secrets, mounts, egress) and `scaling`; this file drives them and
+//! holds the zone, version and landing-page rules. No rule compares all pairs of clients:
+//! anything shared across clients goes through a map, so `validate` stays near-linear.
+
+mod config;
+mod hosts;
+mod isolation;
+mod names;
+mod scaling;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
-use std::sync::OnceLock;
 
-use regex::Regex;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::catalog::{self as raw, Hosting, IngressMode, Middleware};
+use crate::catalog::{self as raw, IngressMode};
 use crate::diagnostics::Diagnostic;
-use crate::model::{self, Scaling, namespace_of, normalize_host};
-use crate::patterns;
+use crate::model::normalize_host;
 use crate::source::Source;
 use crate::yaml::{Document, escape_segment, field_name};
+
+pub use config::credential_pattern;
+use isolation::Network;
 
 /// Runs every lint. `broken` holds the pointers of values the schema rejected; the parts
 /// under them are skipped so one mistake is reported once.
@@ -39,6 +48,9 @@ pub fn check(doc: &Document, source: &Source, broken: &BTreeSet<String>) -> Vec<
     if let Some(zones) = &zones {
         lint.zones(zones);
     }
+    if let Some(platform) = &platform {
+        lint.landing_page(platform, zones.as_deref());
+    }
     lint.clients(&clients, platform.as_ref(), zones.as_deref());
     lint.out
 }
@@ -50,18 +62,38 @@ struct Lint<'a> {
     out: Vec<Diagnostic>,
 }
 
+/// What the rules of one client need to know about the rest of the catalog.
+struct Context<'a> {
+    zones: Option<Vec<&'a str>>,
+    /// The last zone of a path of two or more: its versions must carry a digest.
+    production: Option<&'a str>,
+    /// The platform domain, normalised, when the schema accepted it.
+    domain: Option<String>,
+    /// `platform.vaultPathPrefix`, when the schema accepted it.
+    vault_prefix: Option<String>,
+    platform: Option<&'a raw::Platform>,
+}
+
 impl Lint<'_> {
+    /// Whether the schema rejected `pointer` or anything under it (a range lookup, so the
+    /// cost does not grow with the number of schema errors).
+    fn is_broken(&self, pointer: &str) -> bool {
+        if self.broken.contains(pointer) {
+            return true;
+        }
+        let prefix = format!("{pointer}/");
+        self.broken
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|b| b.starts_with(&prefix))
+    }
+
     /// Deserializes the value at `pointer` unless the schema rejected anything in it.
     fn part<T: DeserializeOwned>(&self, pointer: &str) -> Option<T> {
-        let prefix = format!("{pointer}/");
-        if self
-            .broken
-            .iter()
-            .any(|b| b == pointer || b.starts_with(&prefix))
-        {
+        if self.is_broken(pointer) {
             return None;
         }
-        serde_json::from_value(self.doc.value.pointer(pointer)?.clone()).ok()
+        T::deserialize(self.doc.value.pointer(pointer)?).ok()
     }
 
     fn report(&mut self, d: Diagnostic, pointer: &str) {
@@ -77,6 +109,11 @@ impl Lint<'_> {
             .at(&self.source.name, self.doc.map.locate_value(pointer))
             .field(field_name(pointer));
         self.out.push(d);
+    }
+
+    /// The line a pointer was written on, for "first defined at line N" hints.
+    fn line_of(&self, pointer: &str) -> usize {
+        self.doc.map.locate(pointer).map_or(0, |p| p.line)
     }
 
     fn zones(&mut self, zones: &[raw::Zone]) {
@@ -103,19 +140,69 @@ impl Lint<'_> {
         }
     }
 
-    fn cidr(&mut self, cidr: &str, pointer: &str) {
-        let valid = cidr.split_once('/').is_some_and(|(ip, bits)| {
-            match (ip.parse::<IpAddr>(), bits.parse::<u8>()) {
-                (Ok(IpAddr::V4(_)), Ok(b)) => b <= 32,
-                (Ok(IpAddr::V6(_)), Ok(b)) => b <= 128,
-                _ => false,
-            }
-        });
-        if !valid {
+    /// Parses a CIDR, reporting it when it is not one.
+    fn cidr(&mut self, cidr: &str, pointer: &str) -> Option<Network> {
+        let network = Network::parse(cidr);
+        if network.is_none() {
             self.report_value(
                 Diagnostic::error("invalid-cidr", format!("`{cidr}` is not a CIDR network"))
                     .hint("write a network such as `10.20.0.0/16` or `fd00::/8`"),
                 pointer,
+            );
+        }
+        network
+    }
+
+    /// The landing page runs in every zone, so when the path ends in production its image is
+    /// a production image and must be pinned like one; in any zone it may not float on
+    /// `latest`.
+    fn landing_page(&mut self, platform: &raw::Platform, zones: Option<&[raw::Zone]>) {
+        let Some(page) = &platform.landing_page else {
+            return;
+        };
+        let p = "/spec/platform/landingPage/image";
+        if page.image.contains("@sha256:") {
+            return;
+        }
+        let name = page.image.rsplit('/').next().unwrap_or_default();
+        let tag = name.split_once(':').map(|(_, t)| t);
+        let production = zones
+            .filter(|zs| zs.len() > 1)
+            .and_then(|zs| zs.last())
+            .map(|z| z.name.as_str());
+        let repository = match tag {
+            Some(t) => page
+                .image
+                .strip_suffix(&format!(":{t}"))
+                .unwrap_or(&page.image),
+            None => page.image.as_str(),
+        };
+        if let Some(production) = production {
+            self.report_value(
+                Diagnostic::error(
+                    "landing-page-without-digest",
+                    format!(
+                        "the landing page runs in every zone, `{production}` included, but its image `{}` has no digest",
+                        page.image
+                    ),
+                )
+                .hint(format!(
+                    "pin it: `{repository}:{}@sha256:<digest>` (e.g. from `crane digest {repository}:{}`); production images are never moved by a tag",
+                    tag.filter(|t| *t != "latest").unwrap_or("<version>"),
+                    tag.filter(|t| *t != "latest").unwrap_or("<version>"),
+                )),
+                p,
+            );
+        } else if tag.is_none_or(|t| t == "latest") {
+            self.report_value(
+                Diagnostic::error(
+                    "landing-page-latest",
+                    format!("the landing page image `{}` runs the tag `latest`", page.image),
+                )
+                .hint(format!(
+                    "name an immutable version: `{repository}:1.2.3`, or better a digest `{repository}@sha256:<digest>`"
+                )),
+                p,
             );
         }
     }
@@ -135,9 +222,6 @@ impl Lint<'_> {
                 None
             }
         });
-        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
-        // Normalised host -> (client name, pointer of the claim).
-        let mut hosts: BTreeMap<String, (String, String)> = BTreeMap::new();
         // The domain alone decides default hosts, even when other platform fields are wrong.
         let domain = match self.doc.value.pointer("/spec/platform/domain") {
             Some(Value::String(d)) if !self.broken.contains("/spec/platform/domain") => {
@@ -145,26 +229,21 @@ impl Lint<'_> {
             }
             _ => None,
         };
-        if let (Some(d), Some(Value::Object(_))) = (
-            &domain,
-            self.doc.value.pointer("/spec/platform/landingPage"),
-        ) {
-            hosts.insert(
-                d.clone(),
-                (
-                    "the landing page".into(),
-                    "/spec/platform/landingPage".into(),
-                ),
-            );
-        }
+        let vault_prefix = self.vault_prefix();
+        let cx = Context {
+            zones: zone_names,
+            production,
+            domain,
+            vault_prefix,
+            platform,
+        };
+        let mut claims = hosts::Claims::default();
+        self.platform_hosts(&cx, &mut claims);
+        let mut names: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, client) in clients {
             let at = format!("/spec/clients/{i}");
             if let Some(first) = names.insert(&client.name, *i) {
-                let line = self
-                    .doc
-                    .map
-                    .locate(&format!("/spec/clients/{first}/name"))
-                    .map_or(0, |p| p.line);
+                let line = self.line_of(&format!("/spec/clients/{first}/name"));
                 self.report_value(
                     Diagnostic::error(
                         "duplicate-client",
@@ -176,216 +255,25 @@ impl Lint<'_> {
                     &format!("{at}/name"),
                 );
             }
-            let namespace = namespace_of(client.hosting, &client.name);
-            if namespace.len() > 63 {
-                self.report_value(
-                    Diagnostic::error("namespace-too-long", format!("namespace `{namespace}` is {} characters, more than the 63 Kubernetes allows", namespace.len()))
-                        .hint(format!("shorten the client name to at most {} characters", 63 - (namespace.len() - client.name.len()))),
-                    &format!("{at}/name"),
-                );
-            }
-            self.tiers(client, &at, zone_names.as_deref());
-            self.hosts(client, &at, domain.as_deref(), &mut hosts);
-            self.versions(client, &at, zone_names.as_deref(), production);
+            self.client_names(client, &at, &cx);
+            self.scaling(client, &at, cx.zones.as_deref());
+            self.hosts(client, &at, &cx, &mut claims);
+            self.versions(client, &at, &cx);
             self.config(client, &at);
-            self.secrets_and_middlewares(client, &at, platform);
-            for (j, e) in client.egress.iter().enumerate() {
-                let p = format!("{at}/egress/{j}/cidr");
-                self.cidr(&e.cidr, &p);
-                if e.cidr == "0.0.0.0/0" || e.cidr == "::/0" {
-                    self.report_value(
-                        Diagnostic::warning("egress-everywhere", format!("egress to `{}` lets `{}` reach every other tenant and the cloud metadata service", e.cidr, client.name))
-                            .hint("list the networks the client really needs, such as the database subnet"),
-                        &p,
-                    );
-                }
-            }
+            self.secrets(client, &at, &cx);
+            self.egress(client, &at);
+            self.middlewares(client, &at, &cx);
         }
     }
 
-    fn tiers(&mut self, client: &raw::Client, at: &str, zones: Option<&[&str]>) {
-        if model::Tier::of(client.hosting, client.size).is_none() {
-            self.report_value(
-                Diagnostic::error(
-                    "size-not-in-tier",
-                    format!(
-                        "{} hosting has no size `{}`",
-                        hosting_name(client.hosting),
-                        model::size_name(client.size)
-                    ),
-                )
-                .hint(crate::schema::field_hint("/size").unwrap_or_default()),
-                &format!("{at}/size"),
-            );
-        }
-        if client.hosting == Hosting::Shared {
-            if client.autoscaling.is_some() {
-                self.report(
-                    Diagnostic::error(
-                        "autoscaling-on-shared",
-                        format!("shared client `{}` cannot autoscale", client.name),
-                    )
-                    .hint("remove `autoscaling`, or move the client to `hosting: dedicated`"),
-                    &format!("{at}/autoscaling"),
-                );
-            }
-            if client.quota.is_some() {
-                self.report(
-                    Diagnostic::error(
-                        "quota-on-shared",
-                        format!("shared client `{}` cannot have its own quota", client.name),
-                    )
-                    .hint("remove `quota`, or move the client to `hosting: dedicated`"),
-                    &format!("{at}/quota"),
-                );
-            }
-        }
-        for (zone, ov) in &client.overrides {
-            let p = format!("{at}/overrides/{}", escape_segment(zone));
-            if zones.is_some_and(|zs| !zs.contains(&zone.as_str())) {
-                self.report(
-                    Diagnostic::error("override-zone-unknown", format!("`{zone}` is not a zone"))
-                        .hint(format!(
-                            "use one of the zones: {}",
-                            zones.unwrap_or_default().join(", ")
-                        )),
-                    &p,
-                );
-                continue;
-            }
-            if let Some(size) = ov
-                .size
-                .filter(|s| model::Tier::of(client.hosting, *s).is_none())
-            {
-                self.report_value(
-                    Diagnostic::error(
-                        "size-not-in-tier",
-                        format!(
-                            "{} hosting has no size `{}`",
-                            hosting_name(client.hosting),
-                            model::size_name(size)
-                        ),
-                    )
-                    .hint(crate::schema::field_hint("/size").unwrap_or_default()),
-                    &format!("{p}/size"),
-                );
-            }
-            if client.hosting == Hosting::Shared && ov.autoscaling.is_some() {
-                self.report(
-                    Diagnostic::error(
-                        "autoscaling-on-shared",
-                        format!("shared client `{}` cannot autoscale", client.name),
-                    )
-                    .hint("remove `autoscaling` from the override"),
-                    &format!("{p}/autoscaling"),
-                );
-            }
-        }
-        if client.hosting != Hosting::Dedicated {
-            return;
-        }
-        // Check each zone the client runs in, plus its base settings.
-        let mut checked = BTreeSet::new();
-        for zone in client.versions.keys().chain(client.overrides.keys()) {
-            let Some((_, _, _, scaling, _)) = model::resolve_zone(client, zone) else {
-                continue;
-            };
-            if !checked.insert(format!("{scaling:?}")) {
-                continue;
-            }
-            let Scaling::Autoscaled { min, max, .. } = scaling else {
-                continue;
-            };
-            let where_ = if client
-                .overrides
-                .get(zone)
-                .is_some_and(|o| o.autoscaling.is_some())
-            {
-                format!("{at}/overrides/{}/autoscaling", escape_segment(zone))
-            } else if client.autoscaling.is_some() {
-                format!("{at}/autoscaling")
-            } else {
-                format!("{at}/replicas")
-            };
-            if min > max {
-                self.report_value(
-                    Diagnostic::error(
-                        "autoscaling-min-above-max",
-                        format!("autoscaling minimum {min} is above the maximum {max}"),
-                    )
-                    .hint("make `min` at most `max`"),
-                    &format!("{where_}/min"),
-                );
-            } else if min < 2 {
-                self.report_value(
-                    Diagnostic::error("pdb-blocks-drain", format!("dedicated client `{}` would run {min} replica(s) at the floor, so its PodDisruptionBudget would block every node drain", client.name))
-                        .hint("keep the replica floor at 2 or more for dedicated clients (the budget allows one pod fewer than the floor)"),
-                    &format!("{where_}/min"),
-                );
-            }
-        }
-    }
-
-    fn hosts(
-        &mut self,
-        client: &raw::Client,
-        at: &str,
-        domain: Option<&str>,
-        claimed: &mut BTreeMap<String, (String, String)>,
-    ) {
-        let written: Vec<(String, String)> = if client.hosts.is_empty() {
-            match domain {
-                Some(d) => vec![(format!("{}.{d}", client.name), format!("{at}/name"))],
-                None => Vec::new(),
-            }
-        } else {
-            client
-                .hosts
-                .iter()
-                .enumerate()
-                .map(|(j, h)| (normalize_host(h), format!("{at}/hosts/{j}")))
-                .collect()
-        };
-        for (host, pointer) in written {
-            let conflict = claimed
-                .iter()
-                .find(|(other, _)| host == **other || covers(other, &host) || covers(&host, other));
-            if let Some((other, (owner, first))) = conflict {
-                let line = self.doc.map.locate(first).map_or(0, |p| p.line);
-                let how = if *other == host {
-                    "also claimed".to_string()
-                } else {
-                    format!("overlaps `{other}`, claimed")
-                };
-                let owner = if *owner == client.name {
-                    "this client".to_string()
-                } else {
-                    format!("`{owner}`")
-                };
-                self.report_value(
-                    Diagnostic::error(
-                        "duplicate-host",
-                        format!("host `{host}` {how} by {owner} at line {line}"),
-                    )
-                    .hint("each host routes to exactly one client; remove it from one of them"),
-                    &pointer,
-                );
-            } else {
-                claimed.insert(host, (client.name.clone(), pointer));
-            }
-        }
-    }
-
-    fn versions(
-        &mut self,
-        client: &raw::Client,
-        at: &str,
-        zones: Option<&[&str]>,
-        production: Option<&str>,
-    ) {
+    fn versions(&mut self, client: &raw::Client, at: &str, cx: &Context) {
         for (zone, version) in &client.versions {
             let p = format!("{at}/versions/{}", escape_segment(zone));
-            if let Some(zs) = zones.filter(|zs| !zs.contains(&zone.as_str())) {
+            if let Some(zs) = cx
+                .zones
+                .as_deref()
+                .filter(|zs| !zs.contains(&zone.as_str()))
+            {
                 self.report(
                     Diagnostic::error("version-zone-unknown", format!("`{zone}` is not a zone"))
                         .hint(format!("use one of the zones: {}", zs.join(", "))),
@@ -400,7 +288,7 @@ impl Lint<'_> {
                         .hint("use an immutable version such as `1.2.3`; `latest` changes under a running cluster"),
                     &p,
                 );
-            } else if production == Some(zone.as_str()) && !version.contains("sha256:") {
+            } else if cx.production == Some(zone.as_str()) && !version.contains("sha256:") {
                 self.report_value(
                     Diagnostic::error("production-without-digest", format!("production version `{version}` has no digest"))
                         .hint(format!("pin it: `{version}@sha256:<digest>` (e.g. from `crane digest {}:{version}`)", client.image)),
@@ -408,156 +296,5 @@ impl Lint<'_> {
                 );
             }
         }
-    }
-
-    fn config(&mut self, client: &raw::Client, at: &str) {
-        static KEY: OnceLock<Option<Regex>> = OnceLock::new();
-        static SECRET_KEY: OnceLock<Option<Regex>> = OnceLock::new();
-        let key_re = KEY.get_or_init(|| Regex::new(patterns::CONFIG_KEY).ok());
-        let secret_key = SECRET_KEY.get_or_init(|| Regex::new(r"(?i)(passw(or)?d|secret|token|api[-_.]?key|private[-_.]?key|credential|access[-_.]?key|auth[-_.]?key|client[-_.]?secret)").ok());
-        for (key, value) in &client.config {
-            let p = format!("{at}/config/{}", escape_segment(key));
-            if key.len() > 253 || !key_re.as_ref().is_some_and(|r| r.is_match(key)) {
-                self.report(
-                    Diagnostic::error(
-                        "config-key-invalid",
-                        format!("config key `{key}` cannot be a ConfigMap key"),
-                    )
-                    .hint("use letters, digits, `-`, `_` and `.` only (at most 253 characters)"),
-                    &p,
-                );
-            } else if secret_key.as_ref().is_some_and(|r| r.is_match(key)) {
-                self.report(
-                    Diagnostic::error("config-secret", format!("config key `{key}` looks like a secret; ConfigMaps are readable by anyone who can read the namespace"))
-                        .hint("store it in Vault and reference it under `secrets:` instead"),
-                    &p,
-                );
-            } else if credential_pattern(value).is_some() {
-                self.report_value(
-                    Diagnostic::error("config-secret", format!("the value of config key `{key}` looks like a credential"))
-                        .hint("store it in Vault and reference it under `secrets:` instead; never commit credentials"),
-                    &p,
-                );
-            }
-        }
-    }
-
-    fn secrets_and_middlewares(
-        &mut self,
-        client: &raw::Client,
-        at: &str,
-        platform: Option<&raw::Platform>,
-    ) {
-        let mut names = BTreeSet::new();
-        let mut mounts = BTreeSet::new();
-        for (j, s) in client.secrets.iter().enumerate() {
-            let p = format!("{at}/secrets/{j}");
-            if s.name == "web-config" || !names.insert(s.name.as_str()) {
-                self.report_value(
-                    Diagnostic::error(
-                        "duplicate-secret",
-                        format!(
-                            "secret name `{}` is used twice or clashes with a generated object",
-                            s.name
-                        ),
-                    )
-                    .hint("give every secret reference its own name"),
-                    &format!("{p}/name"),
-                );
-            }
-            let mount = s.mount_path.trim_end_matches('/');
-            if mount == "/tmp" || !mounts.insert(mount.to_owned()) {
-                self.report_value(
-                    Diagnostic::error(
-                        "duplicate-mount",
-                        format!(
-                            "mount path `{}` is used twice or clashes with the writable /tmp",
-                            s.mount_path
-                        ),
-                    )
-                    .hint("mount each secret at its own directory, outside /tmp"),
-                    &format!("{p}/mountPath"),
-                );
-            }
-        }
-        for (j, m) in client.middlewares.iter().enumerate() {
-            let p = format!("{at}/middlewares/{j}");
-            if *m == Middleware::BasicAuth && !names.contains("basic-auth") {
-                self.report_value(
-                    Diagnostic::error("basic-auth-without-secret", "the `basic-auth` middleware needs a secret reference named `basic-auth`")
-                        .hint("add `{name: basic-auth, vaultPath: <path holding `users`>, mountPath: /var/run/secrets/basic-auth}` to `secrets`"),
-                    &p,
-                );
-            }
-            let has_address = platform.is_some_and(|p| {
-                p.middlewares
-                    .as_ref()
-                    .is_some_and(|m| m.forward_auth_address.is_some())
-            });
-            if *m == Middleware::ForwardAuth && platform.is_some() && !has_address {
-                self.report_value(
-                    Diagnostic::error("forward-auth-without-address", "the `forward-auth` middleware needs `platform.middlewares.forwardAuthAddress`")
-                        .hint("set it to the auth URL of the OAuth proxy, e.g. `http://oauth2-proxy.ge-system.svc.cluster.local/oauth2/auth`"),
-                    &p,
-                );
-            }
-        }
-    }
-}
-
-/// What kind of credential `text` contains, if it looks like it holds one: private keys,
-/// cloud and forge tokens, JWTs, passwords in URLs.
-pub fn credential_pattern(text: &str) -> Option<&'static str> {
-    static PATTERNS: OnceLock<Vec<(&'static str, Regex)>> = OnceLock::new();
-    let patterns = PATTERNS.get_or_init(|| {
-        [
-            ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY-----"),
-            ("an AWS access key", r"\bAKIA[0-9A-Z]{16}\b"),
-            ("a GitHub token", r"\bgh[pousr]_[A-Za-z0-9]{36,}\b"),
-            ("a Slack token", r"\bxox[abprs]-[A-Za-z0-9-]{10,}"),
-            ("a Stripe live key", r"\bsk_live_[A-Za-z0-9]{16,}"),
-            (
-                "a JSON web token",
-                r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.",
-            ),
-            ("a password in a URL", r"://[^/\s:@]+:[^/\s@]+@"),
-        ]
-        .into_iter()
-        .filter_map(|(what, re)| Regex::new(re).ok().map(|r| (what, r)))
-        .collect()
-    });
-    patterns
-        .iter()
-        .find(|(_, r)| r.is_match(text))
-        .map(|(what, _)| *what)
-}
-
-/// Whether wildcard `pattern` (`*.example.com`) matches `host` (one label, as Ingress does).
-fn covers(pattern: &str, host: &str) -> bool {
-    match pattern.strip_prefix("*.") {
-        Some(suffix) => host
-            .split_once('.')
-            .is_some_and(|(label, rest)| rest == suffix && !label.is_empty() && label != "*"),
-        None => false,
-    }
-}
-
-fn hosting_name(h: Hosting) -> &'static str {
-    match h {
-        Hosting::Shared => "shared",
-        Hosting::Dedicated => "dedicated",
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::covers;
-
-    #[test]
-    fn wildcards_cover_exactly_one_label() {
-        assert!(covers("*.example.com", "shop.example.com"));
-        assert!(!covers("*.example.com", "a.shop.example.com"));
-        assert!(!covers("*.example.com", "example.com"));
-        assert!(!covers("shop.example.com", "shop.example.com"));
     }
 }
