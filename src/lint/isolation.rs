@@ -254,9 +254,7 @@ impl Lint<'_> {
                     "mount path `{written}` would hide the container's whole filesystem behind the secret's files"
                 )
             } else {
-                format!(
-                    "mount path `{written}` would hide `{dir}`, {why}, behind the secret's files"
-                )
+                format!("mount path `{written}` would hide {why} `{dir}` behind the secret's files")
             };
             self.report_value(
                 Diagnostic::error("mount-shadows-system", message).hint(mount_hint),

@@ -48,8 +48,9 @@ pub fn check(doc: &Document, source: &Source, broken: &BTreeSet<String>) -> Vec<
     if let Some(zones) = &zones {
         lint.zones(zones);
     }
-    if let Some(platform) = &platform {
-        lint.landing_page(platform, zones.as_deref());
+    // On its own, so that a mistake elsewhere in the platform does not hide it.
+    if let Some(page) = lint.part::<raw::LandingPage>("/spec/platform/landingPage") {
+        lint.landing_page(&page, zones.as_deref());
     }
     lint.clients(&clients, platform.as_ref(), zones.as_deref());
     lint.out
@@ -156,10 +157,7 @@ impl Lint<'_> {
     /// The landing page runs in every zone, so when the path ends in production its image is
     /// a production image and must be pinned like one; in any zone it may not float on
     /// `latest`.
-    fn landing_page(&mut self, platform: &raw::Platform, zones: Option<&[raw::Zone]>) {
-        let Some(page) = &platform.landing_page else {
-            return;
-        };
+    fn landing_page(&mut self, page: &raw::LandingPage, zones: Option<&[raw::Zone]>) {
         let p = "/spec/platform/landingPage/image";
         if page.image.contains("@sha256:") {
             return;
@@ -197,7 +195,10 @@ impl Lint<'_> {
             self.report_value(
                 Diagnostic::error(
                     "landing-page-latest",
-                    format!("the landing page image `{}` runs the tag `latest`", page.image),
+                    match tag {
+                        Some(_) => format!("the landing page image `{}` runs the tag `latest`", page.image),
+                        None => format!("the landing page image `{}` has no tag, so it runs whatever `latest` is", page.image),
+                    },
                 )
                 .hint(format!(
                     "name an immutable version: `{repository}:1.2.3`, or better a digest `{repository}@sha256:<digest>`"
