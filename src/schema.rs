@@ -589,6 +589,7 @@ fn what(pointer: &str) -> &'static str {
         "path" => "an absolute URL path",
         "mountPath" => "an absolute path",
         "vaultPath" => "a Vault path",
+        "vaultPathPrefix" => "a Vault path prefix ending in `/`",
         "interval" => "a duration",
         "kubernetesVersion" => "a Kubernetes minor version",
         "url" | "forwardAuthAddress" => "a URL",
@@ -619,6 +620,9 @@ pub fn field_hint(pointer: &str) -> Option<&'static str> {
         "path" => "start the path with `/`, e.g. `/health`",
         "mountPath" => "use an absolute directory such as `/var/run/secrets/db`",
         "vaultPath" => "use a path such as `secret/data/acme-corp/db`",
+        "vaultPathPrefix" => {
+            "use a prefix ending in `/` with `{client}` for the client's name, such as `secret/data/{client}/`"
+        }
         "interval" => "use a duration such as `1m` or `30s`",
         "kubernetesVersion" => "quote the version so YAML keeps it as text: `\"1.34\"`",
         "url" => "use an `https://` or `ssh://` clone URL",
