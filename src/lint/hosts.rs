@@ -179,7 +179,48 @@ impl Lint<'_> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::{Claim, Claims};
+
+    /// The pairwise rule the maps replace: equal, or a wildcard covering exactly one label.
+    fn naive_overlap(a: &str, b: &str) -> bool {
+        let covers = |pattern: &str, host: &str| match pattern.strip_prefix("*.") {
+            Some(suffix) => host
+                .split_once('.')
+                .is_some_and(|(label, rest)| rest == suffix && !label.is_empty() && label != "*"),
+            None => false,
+        };
+        a == b || covers(a, b) || covers(b, a)
+    }
+
+    proptest! {
+        /// Over hosts built from a tiny alphabet (so that collisions are common), the maps
+        /// find a conflict exactly when some earlier accepted host overlaps pairwise.
+        #[test]
+        fn the_maps_find_exactly_the_pairwise_conflicts(
+            hosts in prop::collection::vec(
+                prop::collection::vec(prop::sample::select(vec!["a", "b", "*"]), 1..4),
+                1..12,
+            )
+        ) {
+            let mut claims = Claims::default();
+            let mut accepted: Vec<String> = Vec::new();
+            for labels in hosts {
+                // `*` only as the first label, as the host pattern allows.
+                if labels.iter().skip(1).any(|l| *l == "*") {
+                    continue;
+                }
+                let host = labels.join(".");
+                let expected = accepted.iter().any(|h| naive_overlap(h, &host));
+                prop_assert_eq!(claims.conflict(&host).is_some(), expected, "{} after {:?}", host, accepted);
+                if !expected {
+                    claims.claim(host.clone(), Claim { owner: "x".into(), pointer: String::new() });
+                    accepted.push(host);
+                }
+            }
+        }
+    }
 
     fn claims(hosts: &[&str]) -> Claims {
         let mut c = Claims::default();
