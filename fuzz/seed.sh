@@ -18,9 +18,10 @@ for f in "$root"/clients/clients.yaml "$root"/tests/fixtures/valid/*.yaml; do
 done
 
 # KRM: each catalog wrapped as the functionConfig of a ResourceList, for the zone `dev`
-# (annotation added under `metadata:`), with and without an item of its own.
-for f in "$root"/clients/clients.yaml "$root"/tests/fixtures/valid/*.yaml; do
-  name="$(basename "$f" .yaml)"
+# (annotation added under `metadata:`), with and without an item of its own. The invalid
+# fixtures too (one per rule, as in validate), so every rule is also answered as results.
+for f in "$root"/clients/clients.yaml "$root"/tests/fixtures/valid/*.yaml "$root"/tests/fixtures/invalid/*.yaml; do
+  case "$f" in */invalid/*) name="invalid-$(basename "$f" .yaml)" ;; *) name="$(basename "$f" .yaml)" ;; esac
   config="$(awk '{print} /^metadata:[[:space:]]*$/ {print "  annotations:"; print "    tenantgen.io/zone: dev"}' "$f" | sed -e 's/^/  /')"
   printf 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n%s\n' "$config" >"corpus/krm/$name.yaml"
   printf 'apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: mine\n      namespace: default\n    data: {a: "1"}\nfunctionConfig:\n%s\n' "$config" >"corpus/krm/$name-with-item.yaml"

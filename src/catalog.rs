@@ -110,6 +110,13 @@ pub struct Platform {
     /// Settings of the platform's Traefik middlewares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub middlewares: Option<MiddlewareSettings>,
+    /// The Vault path every secret of a client must lie under, `{client}` standing for the
+    /// client's name. All clients read Vault through one shared ClusterSecretStore, so this
+    /// prefix is what keeps one tenant from reading another's secrets.
+    /// Default: `secret/data/{client}/`.
+    #[serde(default = "default_vault_path_prefix")]
+    #[schemars(pattern(p::VAULT_PATH_PREFIX))]
+    pub vault_path_prefix: String,
 }
 
 /// A namespace of the platform itself.
@@ -457,13 +464,19 @@ pub struct Egress {
     /// Destination network.
     #[schemars(pattern(p::CIDR))]
     pub cidr: String,
-    /// Destination ports; empty allows every port.
+    /// Destination ports. Left out, every port is allowed; an empty list is refused, since
+    /// it reads as "no port" but would allow them all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(inner(range(min = 1, max = 65535)))]
     pub ports: Vec<u16>,
     /// Transport protocol of `ports`.
     #[serde(default)]
     pub protocol: Protocol,
+    /// Allows a destination that contains link-local addresses (169.254.0.0/16, fe80::/10),
+    /// where clouds serve instance metadata and node credentials. Without it such an entry
+    /// (`0.0.0.0/0` included) is an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_link_local: bool,
 }
 
 /// Transport protocol.
@@ -577,6 +590,9 @@ fn default_branch() -> String {
 }
 fn default_interval() -> String {
     "1m".into()
+}
+fn default_vault_path_prefix() -> String {
+    "secret/data/{client}/".into()
 }
 fn default_port() -> u16 {
     8080

@@ -56,17 +56,23 @@ pub fn check_document(source: Source, mut doc: Document) -> Result<Checked, Vec<
     if diagnostics::has_errors(&problems) {
         return Err(problems);
     }
-    let raw: raw::Catalog = serde_json::from_value(doc.value.clone()).map_err(|e| {
+    let raw = <raw::Catalog as serde::Deserialize>::deserialize(&doc.value).map_err(|e| {
         vec![
             Diagnostic::error(
                 "internal",
                 format!("the catalog passed validation but does not load: {e}"),
             )
-            .at(&source.name, None),
+            .at(&source.name, None)
+            .hint("this is a tenantgen bug: please report it with the catalog that caused it"),
         ]
     })?;
-    let model = model::Catalog::try_from(&raw)
-        .map_err(|e| vec![Diagnostic::error("internal", e).at(&source.name, None)])?;
+    let model = model::Catalog::try_from(&raw).map_err(|e| {
+        vec![
+            Diagnostic::error("internal", e)
+                .at(&source.name, None)
+                .hint("this is a tenantgen bug: please report it with the catalog that caused it"),
+        ]
+    })?;
     Ok(Checked {
         source,
         doc,

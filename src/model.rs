@@ -92,6 +92,8 @@ pub struct Platform {
     pub landing_page: Option<raw::LandingPage>,
     pub ip_allow_list: Vec<String>,
     pub forward_auth_address: Option<String>,
+    /// Every secret of a client lies under this Vault path, `{client}` standing for its name.
+    pub vault_path_prefix: String,
 }
 
 /// The ranges `ip-allowlist` admits when the catalog names none.
@@ -172,6 +174,8 @@ pub struct Egress {
     pub cidr: String,
     pub ports: Vec<u16>,
     pub protocol: Protocol,
+    /// The entry may reach link-local (cloud metadata) addresses.
+    pub allow_link_local: bool,
 }
 
 /// The client in one zone.
@@ -397,6 +401,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
             flux,
             landing_page,
             middlewares,
+            vault_path_prefix,
         } = &spec.platform;
         let middlewares = middlewares.clone().unwrap_or_default();
         let platform = Platform {
@@ -418,6 +423,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
                 middlewares.ip_allow_list.clone()
             },
             forward_auth_address: middlewares.forward_auth_address.clone(),
+            vault_path_prefix: vault_path_prefix.clone(),
         };
         let raw_zones = zones_of(spec);
         let last = raw_zones.len().saturating_sub(1);
@@ -547,6 +553,7 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
                 cidr: e.cidr.clone(),
                 ports: e.ports.clone(),
                 protocol: e.protocol,
+                allow_link_local: e.allow_link_local,
             })
             .collect(),
         middlewares,

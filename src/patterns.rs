@@ -21,6 +21,9 @@ pub const HTTP_PATH: &str = r"^/[^\s?#]*$";
 pub const MOUNT_PATH: &str = r"^/[^\s:]*$";
 /// A Vault KV path.
 pub const VAULT_PATH: &str = r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$";
+/// A Vault path prefix ending in `/`, where `{client}` stands for a client's name.
+pub const VAULT_PATH_PREFIX: &str =
+    r"^([A-Za-z0-9_.-]|\{client\})+(/([A-Za-z0-9_.-]|\{client\})+)*/$";
 /// A Flux/Go duration (`1m`, `30s`, `1h30m`).
 pub const DURATION: &str = r"^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$";
 /// A Kubernetes minor version (`1.34`).

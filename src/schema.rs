@@ -175,7 +175,109 @@ pub fn validate(doc: &Document, source: &Source) -> Vec<(String, Diagnostic)> {
     for error in validator.iter_errors(&doc.value) {
         translate(&error, doc, source, &mut out);
     }
+    let root = schema_value();
+    let mut floats = Vec::new();
+    whole_numbers(&doc.value, root, root, &mut String::new(), &mut floats);
+    if !floats.is_empty() {
+        let reported: std::collections::BTreeSet<String> =
+            out.iter().map(|(p, _)| p.clone()).collect();
+        for pointer in floats.into_iter().filter(|p| !reported.contains(p)) {
+            let d = float_for_integer(doc, source, &pointer);
+            out.push((pointer, d));
+        }
+    }
     out
+}
+
+/// Pointers of numbers written with a fraction or an exponent (`8080.0`, `1e3`) where the
+/// schema wants a whole number. JSON Schema counts `8080.0` as an integer, so the schema
+/// passes them, but the catalog's integer fields cannot hold them.
+fn whole_numbers(
+    value: &Value,
+    schema: &Value,
+    root: &Value,
+    pointer: &mut String,
+    out: &mut Vec<String>,
+) {
+    let schema = resolve(schema, root);
+    match value {
+        Value::Number(n)
+            if !(n.is_i64() || n.is_u64())
+                && accepts(schema, root, "integer")
+                && !accepts_type(schema, root, "number") =>
+        {
+            out.push(pointer.clone());
+        }
+        Value::Object(object) => {
+            for (key, child) in object {
+                if let Some(sub) = child_schema(schema, root, Some(key)) {
+                    let len = pointer.len();
+                    pointer.push('/');
+                    pointer.push_str(&escape_segment(key));
+                    whole_numbers(child, sub, root, pointer, out);
+                    pointer.truncate(len);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(sub) = child_schema(schema, root, None) {
+                for (i, child) in items.iter().enumerate() {
+                    let len = pointer.len();
+                    pointer.push_str(&format!("/{i}"));
+                    whole_numbers(child, sub, root, pointer, out);
+                    pointer.truncate(len);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether the schema names `ty` itself (not through `integer` counting as a `number`).
+fn accepts_type(schema: &Value, root: &Value, ty: &str) -> bool {
+    let schema = resolve(schema, root);
+    let direct = match schema.get("type") {
+        Some(Value::String(t)) => t == ty,
+        Some(Value::Array(ts)) => ts.iter().any(|t| t == ty),
+        _ => false,
+    };
+    direct
+        || ["anyOf", "oneOf"]
+            .iter()
+            .filter_map(|kw| schema.get(*kw).and_then(Value::as_array))
+            .flatten()
+            .any(|b| accepts_type(b, root, ty))
+}
+
+fn float_for_integer(doc: &Document, source: &Source, pointer: &str) -> Diagnostic {
+    let node = doc.map.get(pointer);
+    let written = node
+        .and_then(|n| n.plain.clone())
+        .or_else(|| doc.value.pointer(pointer).map(ToString::to_string))
+        .unwrap_or_default();
+    let whole = doc
+        .value
+        .pointer(pointer)
+        .and_then(Value::as_f64)
+        .filter(|f| f.fract() == 0.0 && f.abs() < 1e15)
+        .map(|f| format!("{f:.0}"));
+    let field = last_field(pointer);
+    let key = if field.is_empty() {
+        "the value".to_owned()
+    } else {
+        format!("`{field}:`")
+    };
+    let hint = match whole {
+        Some(w) => format!("write {key} as a whole number without a fraction or exponent: `{w}`"),
+        None => format!("write {key} as a whole number without a fraction or exponent"),
+    };
+    Diagnostic::error(
+        "wrong-type",
+        format!("expected a whole number, found `{written}`"),
+    )
+    .at(&source.name, doc.map.locate_value(pointer))
+    .field(field_name(pointer))
+    .hint(hint)
 }
 
 /// One validation error as diagnostics. A failed `anyOf`/`oneOf` that is not a list of
@@ -487,6 +589,7 @@ fn what(pointer: &str) -> &'static str {
         "path" => "an absolute URL path",
         "mountPath" => "an absolute path",
         "vaultPath" => "a Vault path",
+        "vaultPathPrefix" => "a Vault path prefix ending in `/`",
         "interval" => "a duration",
         "kubernetesVersion" => "a Kubernetes minor version",
         "url" | "forwardAuthAddress" => "a URL",
@@ -517,6 +620,9 @@ pub fn field_hint(pointer: &str) -> Option<&'static str> {
         "path" => "start the path with `/`, e.g. `/health`",
         "mountPath" => "use an absolute directory such as `/var/run/secrets/db`",
         "vaultPath" => "use a path such as `secret/data/acme-corp/db`",
+        "vaultPathPrefix" => {
+            "use a prefix ending in `/` with `{client}` for the client's name, such as `secret/data/{client}/`"
+        }
         "interval" => "use a duration such as `1m` or `30s`",
         "kubernetesVersion" => "quote the version so YAML keeps it as text: `\"1.34\"`",
         "url" => "use an `https://` or `ssh://` clone URL",

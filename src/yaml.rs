@@ -6,11 +6,11 @@
 //! land in string fields are turned back into the text the user wrote by `schema::coerce`,
 //! using the original text kept here.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
 use serde_saphyr::granit_parser::{
-    Event, Marker, Parser, ScalarStyle, ScanError, Span, StrInput, options,
+    Event, Marker, Parser, ScalarStyle, ScanError, Span, StrInput, Tag, options,
 };
 
 use crate::diagnostics::{Diagnostic, Pos};
@@ -41,10 +41,12 @@ pub struct Node {
     pub plain: Option<String>,
 }
 
-/// JSON pointer (RFC 6901) -> node position.
+/// JSON pointer (RFC 6901) -> node position. Only looked up, never listed, so a hash map:
+/// a catalog of 100,000 clients has millions of nodes whose pointers share long prefixes,
+/// which an ordered map would compare over and over.
 #[derive(Debug, Default)]
 pub struct SourceMap {
-    nodes: BTreeMap<String, Node>,
+    nodes: HashMap<String, Node>,
 }
 
 impl SourceMap {
@@ -71,10 +73,10 @@ impl SourceMap {
     pub fn subtree(&self, prefix: &str) -> SourceMap {
         let nodes = self
             .nodes
-            .range(prefix.to_owned()..)
-            .take_while(|(k, _)| k.starts_with(prefix))
+            .iter()
             .filter(|(k, _)| {
-                k.len() == prefix.len() || k.as_bytes().get(prefix.len()) == Some(&b'/')
+                k.starts_with(prefix)
+                    && (k.len() == prefix.len() || k.as_bytes().get(prefix.len()) == Some(&b'/'))
             })
             .map(|(k, v)| (k[prefix.len()..].to_owned(), v.clone()))
             .collect();
@@ -225,6 +227,47 @@ impl<'a> Loader<'a> {
         )
     }
 
+    /// A problem with one value: `fail` naming the field at `pointer`.
+    fn fail_field(&self, pointer: &str, marker: &Marker, message: String, hint: &str) -> Fatal {
+        let mut d = self.fail("yaml-tag", marker, message, hint);
+        d.field = field_name(pointer);
+        d
+    }
+
+    /// Refuses a tag on a list or mapping other than its own core tag (`!!seq`, `!!map`): a
+    /// tag such as `!!python/object/apply` asks for a meaning tenantgen would silently drop,
+    /// and scalars with such tags are refused too.
+    fn collection_tag(
+        &self,
+        tag: Option<&Tag>,
+        core: &str,
+        at: &Marker,
+        pointer: &str,
+        key: Option<Pos>,
+    ) -> Result<(), Fatal> {
+        match tag {
+            Some(tag) if !tag.is_yaml_core_schema_tag(core) => {
+                let what = if core == "seq" { "list" } else { "mapping" };
+                // A block collection starts on the line after its tag: point at the key the
+                // tag follows, when there is one.
+                let mut d = self.fail_field(
+                    pointer,
+                    at,
+                    format!(
+                        "the YAML tag `{}` on a {what} is not supported",
+                        tag.original()
+                    ),
+                    "remove the tag; a catalog holds plain lists, mappings and text",
+                );
+                if let Some(key) = key {
+                    d.pos = Some(key);
+                }
+                Err(d)
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn scan_error(&self, e: &ScanError) -> Fatal {
         let info = e.info();
         let hint = if info.contains("tab") {
@@ -309,8 +352,8 @@ impl<'a> Loader<'a> {
             Event::Scalar(text, style, anchor, tag) => {
                 if let Some(tag) = tag.as_deref() {
                     if !tag.is_yaml_core_schema_tag("str") {
-                        return Err(self.fail(
-                            "yaml-tag",
+                        return Err(self.fail_field(
+                            pointer,
                             &span.start,
                             format!("the YAML tag `{}` is not supported", tag.original()),
                             "remove the tag; quote the value if it must be a string",
@@ -325,7 +368,8 @@ impl<'a> Loader<'a> {
                     (value, anchor)
                 }
             }
-            Event::SequenceStart(_, anchor, _) => {
+            Event::SequenceStart(_, anchor, tag) => {
+                self.collection_tag(tag.as_deref(), "seq", &span.start, pointer, key)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, sp) = self.next()?;
@@ -337,7 +381,10 @@ impl<'a> Loader<'a> {
                 }
                 (Value::Array(items), anchor)
             }
-            Event::MappingStart(_, anchor, _) => (self.mapping(pointer, depth)?, anchor),
+            Event::MappingStart(_, anchor, tag) => {
+                self.collection_tag(tag.as_deref(), "map", &span.start, pointer, key)?;
+                (self.mapping(pointer, depth)?, anchor)
+            }
             Event::Alias(id) => {
                 let value = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
                 self.alias_nodes += count_nodes(&value);
@@ -383,7 +430,18 @@ impl<'a> Loader<'a> {
             let (ev, span) = self.next()?;
             let key = match ev {
                 Event::MappingEnd => break,
-                Event::Scalar(text, ..) => text.into_owned(),
+                Event::Scalar(text, _, _, tag) => {
+                    if let Some(tag) = tag.as_deref().filter(|t| !t.is_yaml_core_schema_tag("str"))
+                    {
+                        return Err(self.fail_field(
+                            &format!("{pointer}/{}", escape_segment(&text)),
+                            &span.start,
+                            format!("the YAML tag `{}` is not supported", tag.original()),
+                            "remove the tag from the key",
+                        ));
+                    }
+                    text.into_owned()
+                }
                 _ => {
                     return Err(self.fail(
                         "yaml-complex-key",
@@ -796,6 +854,23 @@ mod tests {
         let errs = load("a: 1\nb:\n  c: 1\n  c: 2\na: 3\n").expect_err("duplicates");
         let lines: Vec<_> = errs.iter().map(|d| d.pos.map(|p| p.line)).collect();
         assert_eq!(lines, vec![Some(4), Some(5)]);
+    }
+
+    #[test]
+    fn tags_on_lists_mappings_and_keys_are_refused_like_tags_on_text() {
+        for (text, field) in [
+            ("a: !!python/object/apply:os.system [x]\n", "a"),
+            ("a:\n  b: !custom\n    c: 1\n", "a.b"),
+            ("a:\n  !!python/name:x b: 1\n", "a.b"),
+            ("a: !!binary aGk=\n", "a"),
+        ] {
+            let errs = load(text).expect_err(text);
+            assert_eq!(errs[0].code, "yaml-tag", "{text}");
+            assert_eq!(errs[0].field, field, "{text}");
+            assert!(errs[0].pos.is_some() && errs[0].hint.is_some(), "{text}");
+        }
+        let doc = load("a: !!seq [x]\nb: !!map {c: !!str 1}\n").expect("core tags");
+        assert_eq!(doc.value["b"]["c"], "1");
     }
 
     #[test]

@@ -180,8 +180,11 @@ fn problems_become_results_with_a_readable_summary() {
 #[test]
 fn warnings_are_results_but_not_failures() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let warn =
-        catalog_for("staging", "").replacen("egress:\n", "egress:\n        - cidr: 0.0.0.0/0\n", 1);
+    let warn = catalog_for("staging", "").replacen(
+        "egress:\n",
+        "egress:\n        - cidr: 0.0.0.0/0\n          allowLinkLocal: true\n",
+        1,
+    );
     let out = krm(&resource_list(&warn), dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
