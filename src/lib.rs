@@ -26,6 +26,7 @@ pub mod render;
 pub mod report;
 pub mod schema;
 pub mod source;
+pub mod suggest;
 pub mod synthetic;
 pub mod tree;
 pub mod yaml;

@@ -4,6 +4,7 @@
 
 use crate::check::{self, Checked};
 use crate::source::Source;
+use crate::suggest;
 use crate::yaml::{self, escape_segment};
 
 /// A promotion ready to be written.
@@ -22,10 +23,12 @@ pub struct Promotion {
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PromoteError {
-    #[error("client `{0}` is not in the catalog")]
-    UnknownClient(String),
-    #[error("zone `{0}` is not in the catalog")]
-    UnknownZone(String),
+    /// `hint` names the closest known client and a few others.
+    #[error("client `{client}` is not in the catalog")]
+    UnknownClient { client: String, hint: String },
+    /// `hint` names the zones in promotion order.
+    #[error("zone `{zone}` is not in the catalog")]
+    UnknownZone { zone: String, hint: String },
     #[error("`{0}` is the first zone of the promotion path; there is nothing to promote from")]
     FirstZone(String),
     #[error(
@@ -55,8 +58,8 @@ pub enum PromoteError {
 impl PromoteError {
     pub fn hint(&self) -> String {
         match self {
-            PromoteError::UnknownClient(_) | PromoteError::UnknownZone(_) => {
-                "check the spelling; `tenantgen validate` lists the zones".into()
+            PromoteError::UnknownClient { hint, .. } | PromoteError::UnknownZone { hint, .. } => {
+                hint.clone()
             }
             PromoteError::FirstZone(z) => format!(
                 "set the version of `{z}` in the catalog directly; promotion starts from there"
@@ -79,21 +82,37 @@ impl PromoteError {
 /// Plans the promotion of `client` into `to` on a checked catalog.
 pub fn plan(checked: &Checked, client: &str, to: &str) -> Result<Promotion, PromoteError> {
     let zones = &checked.model.zones;
-    let idx = zones
-        .iter()
-        .position(|z| z.name == to)
-        .ok_or_else(|| PromoteError::UnknownZone(to.into()))?;
-    let Some(prev) = idx.checked_sub(1).map(|i| &zones[i]) else {
-        return Err(PromoteError::FirstZone(to.into()));
-    };
-    let target = &zones[idx];
+    let idx = zones.iter().position(|z| z.name == to).ok_or_else(|| {
+        let names: Vec<&str> = zones.iter().map(|z| z.name.as_str()).collect();
+        PromoteError::UnknownZone {
+            zone: to.into(),
+            hint: suggest::zone_hint(to, &names),
+        }
+    })?;
     let i = checked
         .raw
         .spec
         .clients
         .iter()
         .position(|c| c.name == client)
-        .ok_or_else(|| PromoteError::UnknownClient(client.into()))?;
+        .ok_or_else(|| {
+            let names: Vec<&str> = checked
+                .raw
+                .spec
+                .clients
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
+            PromoteError::UnknownClient {
+                client: client.into(),
+                hint: suggest::client_hint(client, &names),
+            }
+        })?;
+    // A misspelt client is reported before anything about the zone's place in the path.
+    let Some(prev) = idx.checked_sub(1).map(|i| &zones[i]) else {
+        return Err(PromoteError::FirstZone(to.into()));
+    };
+    let target = &zones[idx];
     let raw = &checked.raw.spec.clients[i];
     let new = raw
         .versions

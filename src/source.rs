@@ -1,5 +1,6 @@
 //! source: reads a user's file into text, keeping its path for every later diagnostic.
 
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostics::{Diagnostic, Pos};
@@ -29,13 +30,10 @@ impl Source {
     /// Reads `path`; non-UTF-8 bytes and oversized files are user errors with a position.
     pub fn read(path: &Path) -> Result<Self, Box<Diagnostic>> {
         let name = path.display().to_string();
-        let meta = fs_err::metadata(path).map_err(|e| {
-            Box::new(
-                Diagnostic::error("read-failed", format!("cannot read the catalog: {e}"))
-                    .at(&name, None)
-                    .hint("pass the catalog path as the first argument or with `--catalog FILE`"),
-            )
-        })?;
+        let meta = std::fs::metadata(path).map_err(|e| Box::new(unreadable(path, &e)))?;
+        if meta.is_dir() {
+            return Err(Box::new(directory(path)));
+        }
         if meta.len() > MAX_FILE_BYTES {
             return Err(Box::new(
                 Diagnostic::error(
@@ -53,17 +51,14 @@ impl Source {
         // Bounded even when the size above says nothing (a pipe, `/dev/zero`, a file that
         // grows while it is read).
         let mut bytes = Vec::new();
-        fs_err::File::open(path)
+        std::fs::File::open(path)
             .and_then(|f| {
                 std::io::Read::read_to_end(
                     &mut std::io::Read::take(f, MAX_FILE_BYTES + 1),
                     &mut bytes,
                 )
             })
-            .map_err(|e| {
-                Diagnostic::error("read-failed", format!("cannot read the catalog: {e}"))
-                    .at(&name, None)
-            })?;
+            .map_err(|e| unreadable(path, &e))?;
         if bytes.len() as u64 > MAX_FILE_BYTES {
             return Err(Box::new(
                 Diagnostic::error(
@@ -100,6 +95,96 @@ impl Source {
                 .hint("save the file as UTF-8")))
             }
         }
+    }
+}
+
+/// The codes of the problems that mean no catalog was read at all (as opposed to a catalog
+/// that was read and found wrong), so that commands do not call a missing file invalid.
+pub const UNREADABLE: [&str; 3] = ["not-found", "is-a-directory", "read-failed"];
+
+/// Why the catalog at `path` could not be opened or read, said plainly, with a way out.
+pub fn unreadable(path: &Path, e: &io::Error) -> Diagnostic {
+    let name = path.display().to_string();
+    match e.kind() {
+        io::ErrorKind::NotFound => {
+            Diagnostic::error("not-found", "the catalog file does not exist")
+                .at(&name, None)
+                .hint(match nearby(path) {
+                    Some(p) => format!(
+                        "did you mean `{}`? pass it as the first argument or with `--catalog FILE`",
+                        p.display()
+                    ),
+                    None => "pass the catalog file as the first argument or with `--catalog FILE` \
+                     (default `clients/clients.yaml`, relative to the working directory); \
+                     `tenantgen init` creates a repository with one"
+                        .into(),
+                })
+        }
+        io::ErrorKind::IsADirectory => directory(path),
+        io::ErrorKind::PermissionDenied => {
+            Diagnostic::error("read-failed", "cannot read the catalog: permission denied")
+                .at(&name, None)
+                .hint("check the file's permissions, or run as a user that may read it")
+        }
+        _ => Diagnostic::error(
+            "read-failed",
+            format!("cannot read the catalog: {}", plain(e)),
+        )
+        .at(&name, None)
+        .hint("check that the path names a readable catalog file"),
+    }
+}
+
+/// A directory given where the catalog file was expected: names the catalog inside it, if any.
+pub fn directory(path: &Path) -> Diagnostic {
+    let name = path.display().to_string();
+    let found = [path.join("clients/clients.yaml"), path.join("clients.yaml")]
+        .into_iter()
+        .find(|p| p.is_file());
+    let hint = match found {
+        Some(p) => format!("pass the catalog file itself: `{}` is there", p.display()),
+        None => format!(
+            "pass the catalog file, e.g. `{}`",
+            path.join("clients/clients.yaml").display()
+        ),
+    };
+    Diagnostic::error("is-a-directory", "a directory, not a catalog file")
+        .at(&name, None)
+        .hint(hint)
+}
+
+/// A catalog the user probably meant when `path` does not exist: the same name with the
+/// other YAML extension, or, for a relative path, the same path from a parent directory
+/// (run from inside the repository rather than at its top).
+fn nearby(path: &Path) -> Option<PathBuf> {
+    let other_ext = match path.extension().and_then(|e| e.to_str()) {
+        Some("yaml") => Some(path.with_extension("yml")),
+        Some("yml") => Some(path.with_extension("yaml")),
+        _ => None,
+    };
+    if let Some(p) = other_ext.filter(|p| p.is_file()) {
+        return Some(p);
+    }
+    if path.is_absolute() {
+        return None;
+    }
+    let mut up = PathBuf::new();
+    for _ in 0..8 {
+        up.push("..");
+        let candidate = up.join(path);
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+    }
+    None
+}
+
+/// An I/O error's text without the `(os error N)` suffix users cannot act on.
+fn plain(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
     }
 }
 

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use crate::cli::ExplainArgs;
 use crate::model::{Scaling, size_name};
 use crate::render;
+use crate::suggest;
 
 use super::render::{checked, options};
 use super::{CommandError, CommandResult, EXIT_OK, print_data};
@@ -15,22 +16,24 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
     let checked = checked(path)?;
     let m = &checked.model;
     let Some(c) = m.clients.iter().find(|c| c.name == args.client) else {
-        let names: Vec<_> = m.clients.iter().map(|c| c.name.as_str()).collect();
+        let names: Vec<&str> = m.clients.iter().map(|c| c.name.as_str()).collect();
         return Err(CommandError::failure(format!(
             "client `{}` is not in `{}`",
             args.client,
             path.display()
         ))
-        .hint(format!("clients: {}", names.join(", "))));
+        .hint(suggest::client_hint(&args.client, &names)));
     };
     if let Some(z) = args
         .zone
         .as_ref()
         .filter(|z| !m.zones.iter().any(|x| &x.name == *z))
     {
-        return Err(CommandError::failure(format!(
-            "zone `{z}` is not in the catalog"
-        )));
+        let names: Vec<&str> = m.zones.iter().map(|x| x.name.as_str()).collect();
+        return Err(
+            CommandError::failure(format!("zone `{z}` is not in `{}`", path.display()))
+                .hint(suggest::zone_hint(z, &names)),
+        );
     }
     let line = checked
         .doc

@@ -135,6 +135,28 @@ pub fn print_problems(problems: &[Diagnostic]) {
     }
 }
 
+/// Reports a catalog that was refused and returns the error that ends the command: the
+/// problems, then a summary. A file that could not be read at all is not called an invalid
+/// catalog: its one problem becomes the error, with its hint. `after` ends the summary
+/// (e.g. "; nothing was written").
+pub fn refused_catalog(file: &str, problems: &[Diagnostic], after: &str) -> CommandError {
+    if let [d] = problems
+        && crate::source::UNREADABLE.contains(&d.code)
+    {
+        let e = CommandError::failure(format!("`{}`: {}", d.file, d.message));
+        return match &d.hint {
+            Some(h) => e.hint(h.clone()),
+            None => e,
+        };
+    }
+    print_problems(problems);
+    let errors = problems.iter().filter(|d| d.is_error()).count();
+    CommandError::failure(format!(
+        "`{file}` is not a valid catalog: {}{after}",
+        count(errors, "error")
+    ))
+}
+
 /// `1 error`, `3 warnings`: for summary lines.
 pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {

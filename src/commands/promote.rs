@@ -7,19 +7,26 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::PromoteArgs;
 use crate::promote::{self, PromoteError};
+use crate::source;
 
 use super::render::checked;
-use super::{CommandError, CommandResult, EXIT_OK, print_data};
+use super::{CommandError, CommandResult, EXIT_OK, print_data, refused_catalog};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 pub fn run(args: &PromoteArgs) -> CommandResult {
     let path = &args.catalog.catalog;
     // Through a symlink, the file it points to is edited and the link stays a link.
-    let target = path.canonicalize().map_err(|e| {
-        CommandError::failure(format!("cannot read the catalog `{}`: {e}", path.display()))
-            .hint("pass the catalog path as `--catalog FILE`")
-    })?;
+    let name = path.display().to_string();
+    let unreadable = |d| refused_catalog(&name, &[d], "");
+    match std::fs::metadata(path) {
+        Err(e) => return Err(unreadable(source::unreadable(path, &e))),
+        Ok(m) if m.is_dir() => return Err(unreadable(source::directory(path))),
+        Ok(_) => {}
+    }
+    let target = path
+        .canonicalize()
+        .map_err(|e| unreadable(source::unreadable(path, &e)))?;
     // Held from before the catalog is read until after it is replaced, so two promotions
     // never start from the same text and one never overwrites the other's edit.
     let locked = lock_catalog(&target)?;

@@ -1,7 +1,9 @@
 //! `tenantgen render`: writes the Flux tree, or with `--check` says whether it is current.
 
 use std::collections::BTreeMap;
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::check::{self, Checked};
 use crate::cli::RenderArgs;
@@ -9,7 +11,9 @@ use crate::layout;
 use crate::render::Options;
 use crate::tree::{self, Scope, TreeError};
 
-use super::{CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, count, print_problems};
+use super::{
+    CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, count, print_problems, refused_catalog,
+};
 
 impl From<TreeError> for CommandError {
     fn from(e: TreeError) -> Self {
@@ -26,13 +30,19 @@ pub fn checked(path: &Path) -> Result<Checked, CommandError> {
             Ok(c)
         }
         Err(problems) => {
-            print_problems(&problems);
-            let errors = problems.iter().filter(|d| d.is_error()).count();
-            Err(CommandError::failure(format!(
-                "`{}` is not a valid catalog: {}; nothing was written",
-                path.display(),
-                count(errors, "error")
-            )))
+            let e = refused_catalog(
+                &path.display().to_string(),
+                &problems,
+                "; nothing was written",
+            );
+            Err(if e.hint.is_some() {
+                e
+            } else {
+                e.hint(format!(
+                    "fix the problems above (each says where and how), then `tenantgen validate {}` checks again",
+                    path.display()
+                ))
+            })
         }
     }
 }
@@ -196,6 +206,22 @@ pub fn run(args: &RenderArgs) -> CommandResult {
     // the whole tree; any error below drops the planner and its temporaries with it.
     let mut planner = tree::Planner::new(scope, !args.check);
     let mut renders_clients = false;
+    let mut progress = Progress::new(if args.check { "checking" } else { "rendering" });
+    let mut counter = ClientCounter::default();
+    let per_zone: BTreeMap<&str, usize> = checked
+        .model
+        .zones
+        .iter()
+        .map(|z| {
+            let n = checked
+                .model
+                .clients
+                .iter()
+                .filter(|c| c.deployments.contains_key(&z.name))
+                .count();
+            (z.name.as_str(), n)
+        })
+        .collect();
     each_file(
         catalog,
         &args.output,
@@ -203,6 +229,14 @@ pub fn run(args: &RenderArgs) -> CommandResult {
         args.zone.as_deref(),
         |rel, content| {
             renders_clients |= is_client_file(&rel);
+            if let Some((zone, done)) = counter.see(&rel) {
+                let total = per_zone.get(zone).copied().unwrap_or_default();
+                progress.show(&format!(
+                    "{zone}: {}/{} clients",
+                    thousands(done),
+                    thousands(total)
+                ));
+            }
             planner.add(rel, &content).map_err(CommandError::from)
         },
     )?;
@@ -216,6 +250,7 @@ pub fn run(args: &RenderArgs) -> CommandResult {
         .hint("an empty or truncated catalog must never read as \"delete everything\"; pass `--allow-empty` if that is what you mean"));
     }
     if args.check {
+        progress.clear();
         if plan.is_clean() {
             eprintln!(
                 "`{}` is up to date ({} files)",
@@ -258,7 +293,12 @@ pub fn run(args: &RenderArgs) -> CommandResult {
         plan.unchanged
     );
     let foreign: Vec<String> = plan.foreign.iter().cloned().collect();
+    progress.show_now(&format!(
+        "writing {} files",
+        thousands(plan.create.len() + plan.update.len() + plan.remove.len())
+    ));
     tree::apply(plan)?;
+    progress.clear();
     eprintln!("{summary}");
     for rel in &foreign {
         eprintln!(
@@ -275,10 +315,159 @@ pub fn run(args: &RenderArgs) -> CommandResult {
     Ok(EXIT_OK)
 }
 
+/// Counts the clients of each zone as their files go by (a zone's files come client by
+/// client): `see` returns the zone and how many of its clients have begun, when that grows.
+#[derive(Default)]
+struct ClientCounter {
+    zone: String,
+    client: String,
+    done: usize,
+}
+
+impl ClientCounter {
+    fn see<'a>(&mut self, rel: &'a str) -> Option<(&'a str, usize)> {
+        let mut parts = rel.split('/');
+        let (zone, tenants, client) = (parts.next()?, parts.next()?, parts.next()?);
+        parts.next()?;
+        if tenants != "tenants" {
+            return None;
+        }
+        if zone != self.zone {
+            zone.clone_into(&mut self.zone);
+            self.client.clear();
+            self.done = 0;
+        }
+        if client == self.client {
+            return None;
+        }
+        client.clone_into(&mut self.client);
+        self.done += 1;
+        Some((zone, self.done))
+    }
+}
+
+/// `10,000`: counts in the progress line.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
+}
+
+/// A progress line on stderr for a render that takes more than about a second: only when a
+/// person watches (stderr is a terminal, `CI` unset, `TERM` not `dumb`), so CI logs and
+/// pipes never hold it. Redrawn in place with `\r` at most ten times a second and erased
+/// before anything else is printed (also when an error ends the command: on drop).
+struct Progress {
+    verb: &'static str,
+    enabled: bool,
+    start: Instant,
+    after: Duration,
+    last: Option<Instant>,
+    width: usize,
+}
+
+/// How often the line is redrawn, at most.
+const PROGRESS_EVERY: Duration = Duration::from_millis(100);
+
+impl Progress {
+    fn new(verb: &'static str) -> Self {
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        let enabled = io::stderr().is_terminal() && std::env::var_os("CI").is_none() && !dumb;
+        // The delay can be shortened (in milliseconds) so that the terminal path can be
+        // tested on a small catalog.
+        let after = std::env::var("TENANTGEN_PROGRESS_AFTER_MS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map_or(Duration::from_secs(1), Duration::from_millis);
+        Progress {
+            verb,
+            enabled,
+            start: Instant::now(),
+            after,
+            last: None,
+            width: 0,
+        }
+    }
+
+    /// Shows `what` if the render has run long enough and the line was not just drawn.
+    fn show(&mut self, what: &str) {
+        if !self.enabled {
+            return;
+        }
+        let now = Instant::now();
+        if now.duration_since(self.start) < self.after
+            || self
+                .last
+                .is_some_and(|l| now.duration_since(l) < PROGRESS_EVERY)
+        {
+            return;
+        }
+        self.draw(what, now);
+    }
+
+    /// Shows `what` at once if the line is already on screen (a new stage has begun).
+    fn show_now(&mut self, what: &str) {
+        if self.enabled && self.last.is_some() {
+            self.draw(what, Instant::now());
+        }
+    }
+
+    fn draw(&mut self, what: &str, now: Instant) {
+        let line = format!("{} {what}", self.verb);
+        let len = line.chars().count();
+        let pad = " ".repeat(self.width.saturating_sub(len));
+        let mut err = io::stderr().lock();
+        let _ = write!(err, "\r{line}{pad}");
+        let _ = err.flush();
+        self.width = len;
+        self.last = Some(now);
+    }
+
+    fn clear(&mut self) {
+        if self.enabled && self.last.is_some() {
+            let mut err = io::stderr().lock();
+            let _ = write!(err, "\r{}\r", " ".repeat(self.width));
+            let _ = err.flush();
+            self.last = None;
+            self.width = 0;
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        self.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::relative;
+    use super::{ClientCounter, relative, thousands};
     use std::path::Path;
+
+    #[test]
+    fn progress_counts_each_zones_clients_once() {
+        let mut c = ClientCounter::default();
+        assert_eq!(c.see("dev/platform/namespaces.yaml"), None);
+        assert_eq!(c.see("dev/tenants/a/deployment.yaml"), Some(("dev", 1)));
+        assert_eq!(c.see("dev/tenants/a/service.yaml"), None);
+        assert_eq!(c.see("dev/tenants/b.yaml"), None);
+        assert_eq!(c.see("dev/tenants/b/deployment.yaml"), Some(("dev", 2)));
+        assert_eq!(
+            c.see("staging/tenants/a/deployment.yaml"),
+            Some(("staging", 1))
+        );
+        assert_eq!(thousands(4200), "4,200");
+        assert_eq!(thousands(10_000), "10,000");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
 
     #[test]
     fn relative_paths_climb_to_the_common_ancestor() {

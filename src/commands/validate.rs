@@ -2,11 +2,8 @@
 
 use crate::check;
 use crate::cli::ValidateArgs;
-use crate::diagnostics::Severity;
 
-use super::{
-    CommandError, CommandResult, EXIT_FAILURE, EXIT_OK, count, print_data, print_problems,
-};
+use super::{CommandResult, EXIT_OK, count, print_data, print_problems, refused_catalog};
 
 pub fn run(args: &ValidateArgs) -> CommandResult {
     match check::check_file(args.catalog_path()) {
@@ -41,20 +38,8 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
             Ok(EXIT_OK)
         }
         Err(problems) => {
-            print_problems(&problems);
-            let errors = problems
-                .iter()
-                .filter(|d| d.severity == Severity::Error)
-                .count();
             let file = problems.first().map(|d| d.file.clone()).unwrap_or_default();
-            Err(CommandError {
-                exit: EXIT_FAILURE,
-                message: format!(
-                    "`{file}` is not a valid catalog: {}",
-                    count(errors, "error")
-                ),
-                hint: None,
-            })
+            Err(refused_catalog(&file, &problems, ""))
         }
     }
 }

@@ -8,6 +8,7 @@ mod diff;
 mod fixtures;
 mod golden;
 mod krm;
+mod messages;
 mod package;
 mod promote;
 mod properties;
