@@ -55,6 +55,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
         selector,
         image: &d.image,
         digest_pinned: d.digest_pinned(),
+        path_has_production: catalog.zones.iter().any(|z| z.production),
         port: c.port,
         health_path: &c.health.path,
         startup_seconds: c.health.startup_seconds,

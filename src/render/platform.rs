@@ -91,6 +91,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
             ]),
             image: &page.image,
             digest_pinned: page.image.contains("@sha256:"),
+            path_has_production: catalog.zones.iter().any(|z| z.production),
             port: page.port,
             health_path: "/",
             startup_seconds: None,

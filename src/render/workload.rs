@@ -43,6 +43,8 @@ pub struct Workload<'a> {
     pub selector: BTreeMap<String, String>,
     pub image: &'a str,
     pub digest_pinned: bool,
+    /// Whether the promotion path ends in a production zone (whose images are digest-pinned).
+    pub path_has_production: bool,
     pub port: u16,
     pub health_path: &'a str,
     pub startup_seconds: Option<u32>,
@@ -87,10 +89,14 @@ fn scanner_exceptions(w: &Workload) -> BTreeMap<String, String> {
         ));
     }
     if !w.digest_pinned {
-        skips.push(
+        // Only true reasons: a lint makes every production image carry a digest, so a tag here
+        // is either a zone before production or a path without one.
+        skips.push(if w.path_has_production {
             "CKV_K8S_43=zones before production run tags; promotion pins production to a digest"
-                .to_owned(),
-        );
+                .to_owned()
+        } else {
+            "CKV_K8S_43=the catalog's promotion path has no production zone, where digests are required; this zone runs a tag".to_owned()
+        });
     }
     skips
         .into_iter()

@@ -505,3 +505,68 @@ fn hand_written_component_is_included_by_the_clients_kustomization() {
     let other = kustomize(repo.path(), "clusters/dev/tenants/bigcorp");
     assert!(!other.iter().any(|o| s(o, "/metadata/name") == "extra"));
 }
+
+/// A scanner skip must be true for the object it sits on: the tag exception names the zone
+/// before production where there is one, and says there is none in a single-zone catalog
+/// (where the landing page and clients may run tags).
+#[test]
+fn scanner_skip_reasons_are_true_for_the_object() {
+    let single = "apiVersion: tenantgen.io/v1alpha1
+kind: ClientCatalog
+metadata:
+  name: single
+spec:
+  platform:
+    domain: hosting.example.com
+    landingPage: {image: registry.example.com/ge/landing:1.4.0}
+  zones:
+    - name: only
+      distribution: managed
+      ingress: load-balancer
+  clients:
+    - name: acme-corp
+      hosting: shared
+      size: small
+      image: registry.example.com/acme/web
+      versions: {only: \"1.3.0\"}
+";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("single.yaml");
+    std::fs::write(&path, single).expect("write");
+    for (catalog, has_production) in [(root().join("clients/clients.yaml"), true), (path, false)] {
+        let repo = rendered_repo(&catalog);
+        let mut seen = 0;
+        for zone in zones(repo.path()) {
+            for o in flux_graph(repo.path(), &zone).1.values().flatten() {
+                let Some(reason) = o
+                    .pointer("/metadata/annotations")
+                    .and_then(Value::as_object)
+                    .and_then(|a| {
+                        a.values()
+                            .filter_map(Value::as_str)
+                            .find(|v| v.starts_with("CKV_K8S_43="))
+                    })
+                else {
+                    continue;
+                };
+                seen += 1;
+                let image = s(o, "/spec/template/spec/containers/0/image");
+                assert!(
+                    !image.contains("@sha256:"),
+                    "{zone}: a pinned image needs no skip: {image}"
+                );
+                if has_production {
+                    assert_ne!(zone, "production", "no tag runs in production");
+                    assert!(reason.contains("zones before production"), "{reason}");
+                } else {
+                    assert!(reason.contains("no production zone"), "{zone}: {reason}");
+                }
+            }
+        }
+        assert!(
+            seen > 0,
+            "{}: a tag-running workload exists",
+            catalog.display()
+        );
+    }
+}
