@@ -170,6 +170,10 @@ pub struct KrmArgs {
     /// passes it as the first argument) and print the zone's objects as a YAML stream
     #[arg(long = "legacy-plugin", value_name = "CONFIG")]
     pub legacy_plugin: Option<PathBuf>,
+    /// The zone to generate when the config has no `tenantgen.io/zone` annotation (for
+    /// `kpt fn eval --exec "tenantgen krm --zone staging" --fn-config clients/clients.yaml`)
+    #[arg(long, value_name = "ZONE")]
+    pub zone: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -226,7 +230,15 @@ pub struct ExplainArgs {
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
     /// Put the legacy kustomize exec plugin in place
-    Install,
+    Install(PluginInstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginInstallArgs {
+    /// The tenantgen binary the plugin runs. Default: `tenantgen` as found on PATH when the
+    /// plugin runs (so an upgrade is picked up), or this binary when PATH has none
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
 }
 
 impl ValidateArgs {

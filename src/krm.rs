@@ -1,7 +1,9 @@
 //! krm: tenantgen as a KRM function (config.kubernetes.io/v1 ResourceList, SPEC §5). The
-//! catalog comes from `functionConfig`, the zone from its `tenantgen.io/zone` annotation;
-//! input items are kept as they are and the zone's objects are appended. Problems become
-//! `results`. Pure apart from reading the config's own file for line numbers: it never writes.
+//! catalog comes from `functionConfig`, the zone from its `tenantgen.io/zone` annotation (or
+//! `--zone`); input items are kept as they are and the zone's objects are appended: what a
+//! cluster applies, without Flux's own objects unless the config opts in with
+//! `tenantgen.io/flux: "true"`. Problems become `results`. Pure apart from reading the
+//! config's own file for line numbers: it never writes.
 
 use std::path::Path;
 
@@ -16,6 +18,24 @@ use crate::source::Source;
 use crate::yaml::{self, Document, Numbers};
 
 pub const ZONE_ANNOTATION: &str = "tenantgen.io/zone";
+/// Set to `"true"` on the config, the function also emits the Flux objects that orchestrate
+/// the standalone tree (Kustomizations, sources, HelmReleases).
+pub const FLUX_ANNOTATION: &str = "tenantgen.io/flux";
+
+/// Choices the caller makes for a run, beside the config's own annotations.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The zone to generate when the config names none (`tenantgen krm --zone`).
+    pub zone: Option<String>,
+}
+
+/// What the function appends: one zone of a checked catalog.
+#[derive(Debug)]
+struct Generated {
+    checked: Box<Checked>,
+    zone: String,
+    flux: bool,
+}
 const PATH_ANNOTATIONS: [&str; 2] = [
     "internal.config.kubernetes.io/path",
     "config.kubernetes.io/path",
@@ -33,7 +53,7 @@ pub struct Outcome {
     pub problems: Vec<Diagnostic>,
     /// The catalog and zone whose objects are appended to the items, rendered only as they
     /// are written (`write`) or collected (`into_value`).
-    generated: Option<(Box<Checked>, String)>,
+    generated: Option<Generated>,
 }
 
 impl Outcome {
@@ -54,8 +74,8 @@ impl Outcome {
             },
             Err(_) => Vec::new(),
         };
-        if let Some((checked, zone)) = generation(&self.generated) {
-            let _ = each_generated(checked, zone, |p| {
+        if let Some((checked, zone, flux)) = generation(&self.generated) {
+            let _ = each_generated(checked, zone, flux, |p| {
                 items.push(p.object);
                 Ok::<(), std::convert::Infallible>(())
             });
@@ -90,9 +110,9 @@ impl Outcome {
         for item in &self.items {
             entry(item, &mut sink)?;
         }
-        if let Some((checked, zone)) = generation(&self.generated) {
+        if let Some((checked, zone, flux)) = generation(&self.generated) {
             let mut buf = String::new();
-            each_generated(checked, zone, |p| {
+            each_generated(checked, zone, flux, |p| {
                 buf.clear();
                 emit::list_item(&mut buf, &p.object, 2);
                 entry(&buf, &mut sink)
@@ -114,9 +134,9 @@ impl Outcome {
 }
 
 /// The catalog and zone whose objects follow an outcome's kept items, if any.
-fn generation(generated: &Option<(Box<Checked>, String)>) -> Option<(&Checked, &Zone)> {
-    let (checked, zone) = generated.as_ref()?;
-    Some((checked, zone_of(checked, zone).ok()?))
+fn generation(generated: &Option<Generated>) -> Option<(&Checked, &Zone, bool)> {
+    let g = generated.as_ref()?;
+    Some((&g.checked, zone_of(&g.checked, &g.zone).ok()?, g.flux))
 }
 
 const API_VERSION: &str = "config.kubernetes.io/v1";
@@ -156,6 +176,11 @@ pub fn process(input: &str) -> Outcome {
 
 /// `process`, taking the text so that it is freed as soon as it is parsed.
 pub fn process_owned(input: String) -> Outcome {
+    process_with(input, &Settings::default())
+}
+
+/// `process_owned` with the caller's settings.
+pub fn process_with(input: String, settings: &Settings) -> Outcome {
     let source = Source::from_text("<stdin>", input);
     let mut items = Vec::new();
     let mut odd = Vec::new();
@@ -216,12 +241,16 @@ pub fn process_owned(input: String) -> Outcome {
         .find_map(|k| annotation(&config.value, k))
         .unwrap_or("functionConfig")
         .to_owned();
-    let Some(zone) = annotation(&config.value, ZONE_ANNOTATION).map(str::to_owned) else {
+    let Some(zone) = annotation(&config.value, ZONE_ANNOTATION)
+        .map(str::to_owned)
+        .or_else(|| settings.zone.clone())
+    else {
         let d = Diagnostic::error("krm-zone", format!("the ClientCatalog has no `{ZONE_ANNOTATION}` annotation"))
             .field("metadata.annotations")
-            .hint(format!("add `{ZONE_ANNOTATION}: <zone>` to the config's metadata.annotations to choose the zone to generate"));
+            .hint(format!("add `{ZONE_ANNOTATION}: <zone>` to the config's metadata.annotations, or run `tenantgen krm --zone <zone>`, to choose the zone to generate"));
         return outcome(all(items), vec![d.at(&name, None)]);
     };
+    let flux = wants_flux(&config.value);
     let checked = match check_config(&name, config) {
         Ok(c) => c,
         Err(problems) => return outcome(all(items), problems),
@@ -237,7 +266,11 @@ pub fn process_owned(input: String) -> Outcome {
         .map(|(text, _)| text)
         .collect();
     let mut answer = outcome(kept, checked.warnings.clone());
-    answer.generated = Some((Box::new(checked), zone));
+    answer.generated = Some(Generated {
+        checked: Box::new(checked),
+        zone,
+        flux,
+    });
     answer
 }
 
@@ -395,15 +428,39 @@ pub fn zone_of<'a>(checked: &'a Checked, zone: &str) -> Result<&'a Zone, Box<Dia
     })
 }
 
-/// The objects of one zone, exactly as the standalone tree holds them, handed to `sink` one
-/// at a time.
+/// Whether the config opts in to Flux's own objects.
+pub fn wants_flux(config: &Value) -> bool {
+    annotation(config, FLUX_ANNOTATION) == Some("true")
+}
+
+/// Flux's own kinds: they orchestrate the standalone tree and mean nothing to a cluster that
+/// applies the objects directly (their paths point into `./clusters`).
+pub fn is_flux_object(p: &Placed) -> bool {
+    p.group().ends_with(".toolkit.fluxcd.io")
+}
+
+/// The objects of one zone, exactly as the standalone tree holds them (with `flux`), or the
+/// same without Flux's own objects, handed to `sink` one at a time.
 pub fn each_generated<E>(
     checked: &Checked,
     z: &Zone,
-    sink: impl FnMut(Placed) -> Result<(), E>,
+    flux: bool,
+    mut sink: impl FnMut(Placed) -> Result<(), E>,
 ) -> Result<(), E> {
     let options = Options::default();
-    render::each_object(&checked.model, z, &options, |_| true, sink)
+    render::each_object(
+        &checked.model,
+        z,
+        &options,
+        |_| true,
+        |p| {
+            if flux || !is_flux_object(&p) {
+                sink(p)
+            } else {
+                Ok(())
+            }
+        },
+    )
 }
 
 fn outcome(items: Vec<String>, problems: Vec<Diagnostic>) -> Outcome {

@@ -5,7 +5,7 @@ use std::io::Read;
 use std::path::PathBuf;
 
 use crate::check;
-use crate::cli::KrmArgs;
+use crate::cli::{KrmArgs, PluginInstallArgs};
 use crate::diagnostics::Diagnostic;
 use crate::emit;
 use crate::krm::{self, ZONE_ANNOTATION};
@@ -16,10 +16,15 @@ use super::{
 
 pub fn run(args: &KrmArgs) -> CommandResult {
     if let Some(config) = &args.legacy_plugin {
-        return legacy(config);
+        return legacy(config, args.zone.as_deref());
     }
     let outcome = match read_input()? {
-        Input::Text(text) => krm::process_owned(text),
+        Input::Text(text) => krm::process_with(
+            text,
+            &krm::Settings {
+                zone: args.zone.clone(),
+            },
+        ),
         Input::TooLarge { bytes, complete } => krm::too_large(bytes, complete),
     };
     let mut out = Stdout::locked();
@@ -84,7 +89,7 @@ fn read_input() -> Result<Input, CommandError> {
 
 /// The legacy exec plugin protocol: config file as the first argument, a YAML stream of the
 /// generated objects on stdout.
-fn legacy(config: &std::path::Path) -> CommandResult {
+fn legacy(config: &std::path::Path, zone_flag: Option<&str>) -> CommandResult {
     let checked = check::check_file(config).map_err(|problems| fail(&problems))?;
     print_problems(&checked.warnings);
     let Some(zone) = checked
@@ -93,6 +98,7 @@ fn legacy(config: &std::path::Path) -> CommandResult {
         .annotations
         .get(ZONE_ANNOTATION)
         .cloned()
+        .or_else(|| zone_flag.map(str::to_owned))
     else {
         return Err(CommandError::failure(format!(
             "the ClientCatalog in `{}` has no `{ZONE_ANNOTATION}` annotation",
@@ -102,10 +108,16 @@ fn legacy(config: &std::path::Path) -> CommandResult {
             "add `{ZONE_ANNOTATION}: <zone>` to its metadata.annotations"
         )));
     };
+    let flux = checked
+        .raw
+        .metadata
+        .annotations
+        .get(krm::FLUX_ANNOTATION)
+        .is_some_and(|v| v == "true");
     let zone = krm::zone_of(&checked, &zone).map_err(|d| fail(&[*d]))?;
     let mut out = Stdout::locked();
     let mut text = String::new();
-    krm::each_generated(&checked, zone, |p| {
+    krm::each_generated(&checked, zone, flux, |p| {
         text.clear();
         text.push_str("---\n");
         emit::document(&mut text, &p.object);
@@ -146,18 +158,56 @@ fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
 }
 
-pub fn install_plugin() -> CommandResult {
+/// `tenantgen` on PATH, if any: the plugin then finds whatever tenantgen is installed.
+fn on_path() -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| {
+            std::fs::metadata(dir.join("tenantgen")).is_ok_and(|m| {
+                use std::os::unix::fs::PermissionsExt;
+                m.is_file() && m.permissions().mode() & 0o111 != 0
+            })
+        })
+    })
+}
+
+pub fn install_plugin(args: &PluginInstallArgs) -> CommandResult {
     let home = plugin_home().ok_or_else(|| {
         CommandError::failure("cannot tell where kustomize plugins live")
             .hint("set KUSTOMIZE_PLUGIN_HOME")
     })?;
-    let exe = std::env::current_exe()
-        .map_err(|e| CommandError::failure(format!("cannot find the tenantgen binary: {e}")))?;
+    let command = match &args.binary {
+        Some(binary) => {
+            let abs = std::fs::canonicalize(binary).map_err(|e| {
+                CommandError::failure(format!("`{}`: {e}", binary.display())).hint(
+                    "give the path of a tenantgen binary, e.g. `--binary /usr/local/bin/tenantgen`",
+                )
+            })?;
+            if !std::fs::metadata(&abs).is_ok_and(|m| m.is_file()) {
+                return Err(CommandError::failure(format!(
+                    "`{}` is not a file",
+                    binary.display()
+                ))
+                .hint("give the path of a tenantgen binary, e.g. `--binary /usr/local/bin/tenantgen`"));
+            }
+            sh_quote(&abs.to_string_lossy())
+        }
+        None if on_path() => "tenantgen".to_owned(),
+        None => {
+            let exe = std::env::current_exe().map_err(|e| {
+                CommandError::failure(format!("cannot find the tenantgen binary: {e}"))
+                    .hint("pass `--binary PATH`")
+            })?;
+            eprintln!(
+                "tenantgen is not on PATH: the plugin runs `{}`; reinstall it after moving that binary, or pass `--binary`",
+                exe.display()
+            );
+            sh_quote(&exe.to_string_lossy())
+        }
+    };
     let dir = home.join("tenantgen.io/v1alpha1/clientcatalog");
     let path = dir.join("ClientCatalog");
     let script = format!(
-        "#!/bin/sh\n# Installed by `tenantgen plugin install`: the legacy kustomize exec plugin for ClientCatalog.\nexec {} krm --legacy-plugin \"$@\"\n",
-        sh_quote(&exe.to_string_lossy())
+        "#!/bin/sh\n# Installed by `tenantgen plugin install`: the legacy kustomize exec plugin for ClientCatalog.\nexec {command} krm --legacy-plugin \"$@\"\n"
     );
     fs_err::create_dir_all(&dir)?;
     let tmp = dir.join(".ClientCatalog.tenantgen-tmp");

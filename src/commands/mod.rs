@@ -61,7 +61,7 @@ pub fn run(cli: Cli) -> u8 {
         Command::Render(args) => render::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Krm(args) => krm::run(&args),
-        Command::Plugin(PluginCommand::Install) => krm::install_plugin(),
+        Command::Plugin(PluginCommand::Install(args)) => krm::install_plugin(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Package(args) => package::run(&args),
         Command::Verify(args) => package::verify(&args),

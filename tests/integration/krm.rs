@@ -226,33 +226,53 @@ fn tree_objects(repo: &Path, zone: &str) -> Vec<Value> {
     out
 }
 
+/// With `tenantgen.io/flux: "true"` the function yields exactly the objects the standalone
+/// tree applies in the zone; by default the same minus Flux's own kinds, which a cluster that
+/// applies objects directly (kpt, Argo CD) has no use for.
 #[test]
 fn function_output_equals_the_tree_in_every_zone() {
     let repo = rendered_repo(&root().join("clients/clients.yaml"));
+    let is_flux = |v: &Value| {
+        s(v, "/apiVersion")
+            .split('/')
+            .next()
+            .is_some_and(|g| g.ends_with(".toolkit.fluxcd.io"))
+    };
     for zone in ["dev", "staging", "production"] {
-        let input = format!(
-            "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{}",
-            catalog_for(zone, "")
-                .lines()
-                .map(|l| format!("  {l}\n"))
-                .collect::<String>()
-        );
-        let out = krm(&input, repo.path());
-        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-        let mut generated: Vec<Value> = parse_stream(&String::from_utf8_lossy(&out.stdout))
-            .remove(0)["items"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
-        generated.sort_by_key(identity);
         let tree = tree_objects(repo.path(), zone);
-        assert_eq!(
-            generated.len(),
-            tree.len(),
-            "{zone}: same number of objects"
-        );
-        for (g, t) in generated.iter().zip(&tree) {
-            assert_eq!(g, t, "{zone}: {} differs", identity(g));
+        for (annotations, flux) in [("    tenantgen.io/flux: \"true\"\n", true), ("", false)] {
+            let input = format!(
+                "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n{}",
+                catalog_for(zone, annotations)
+                    .lines()
+                    .map(|l| format!("  {l}\n"))
+                    .collect::<String>()
+            );
+            let out = krm(&input, repo.path());
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            let mut generated: Vec<Value> = parse_stream(&String::from_utf8_lossy(&out.stdout))
+                .remove(0)["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            generated.sort_by_key(identity);
+            let expected: Vec<&Value> = tree.iter().filter(|o| flux || !is_flux(o)).collect();
+            assert!(
+                flux || generated.iter().all(|o| !is_flux(o)),
+                "{zone}: no Flux object without the opt-in"
+            );
+            assert!(
+                expected.iter().any(|o| s(o, "/kind") == "Deployment"),
+                "{zone}: the client workloads are there"
+            );
+            assert_eq!(
+                generated.len(),
+                expected.len(),
+                "{zone} (flux {flux}): same number of objects"
+            );
+            for (g, t) in generated.iter().zip(&expected) {
+                assert_eq!(g, *t, "{zone}: {} differs", identity(g));
+            }
         }
     }
 }
@@ -770,4 +790,117 @@ fn an_item_with_a_key_too_long_to_write_back_is_refused() {
         "{}",
         list["results"]
     );
+}
+
+/// The README's kpt example, run exactly as written from the repository root, with
+/// `tenantgen` on PATH.
+#[test]
+fn readme_kpt_example_runs_as_written() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let line = readme
+        .lines()
+        .find(|l| l.starts_with("kpt fn eval "))
+        .expect("the README shows a kpt fn eval example");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin_dir = dir.path().join("bin");
+    std::fs::create_dir_all(&bin_dir).expect("mkdir");
+    std::os::unix::fs::symlink(bin(), bin_dir.join("tenantgen")).expect("symlink");
+    let repo = dir.path().join("repo");
+    std::fs::create_dir_all(repo.join("clients")).expect("mkdir");
+    std::fs::copy(
+        root().join("clients/clients.yaml"),
+        repo.join("clients/clients.yaml"),
+    )
+    .expect("copy");
+    // The package the example names: one object of the user's own.
+    let pkg = line.split_whitespace().nth(3).expect("a package argument");
+    std::fs::create_dir_all(repo.join(pkg)).expect("mkdir");
+    std::fs::write(
+        repo.join(pkg).join("mine.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\n  namespace: default\n",
+    )
+    .expect("write");
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = Command::new("bash")
+        .args(["-c", line])
+        .current_dir(&repo)
+        .env("PATH", path)
+        .output()
+        .expect("bash");
+    assert!(
+        out.status.success(),
+        "`{line}` fails:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut objects = Vec::new();
+    for (_, bytes) in crate::support::tree_files(&repo.join(pkg)) {
+        objects.extend(parse_stream(&String::from_utf8_lossy(&bytes)));
+    }
+    assert!(
+        objects.iter().any(|o| s(o, "/metadata/name") == "mine"),
+        "the package's own object is kept"
+    );
+    assert!(
+        objects
+            .iter()
+            .any(|o| s(o, "/kind") == "Deployment" && s(o, "/metadata/namespace") == "ded-bigcorp"),
+        "the zone's client objects are added"
+    );
+    assert!(
+        !objects
+            .iter()
+            .any(|o| s(o, "/apiVersion").contains("toolkit.fluxcd.io")),
+        "no Flux objects by default"
+    );
+}
+
+/// `plugin install` never hard-codes a build directory: it runs `tenantgen` from PATH when
+/// there is one, or the binary it is told with `--binary`.
+#[test]
+fn plugin_install_uses_path_or_the_binary_it_is_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin_dir = dir.path().join("bin");
+    std::fs::create_dir_all(&bin_dir).expect("mkdir");
+    std::os::unix::fs::symlink(bin(), bin_dir.join("tenantgen")).expect("symlink");
+    let plugin = dir
+        .path()
+        .join("plugins/tenantgen.io/v1alpha1/clientcatalog/ClientCatalog");
+    let install = |extra: &[&str], path: &str| {
+        let out = Command::new(bin())
+            .args(["plugin", "install"])
+            .args(extra)
+            .env("KUSTOMIZE_PLUGIN_HOME", dir.path().join("plugins"))
+            .env("PATH", path)
+            .output()
+            .expect("install");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(&plugin).expect("plugin")
+    };
+    let script = install(&[], &format!("{}:/usr/bin:/bin", bin_dir.display()));
+    assert!(
+        script.contains("exec tenantgen krm --legacy-plugin"),
+        "{script}"
+    );
+    let given = dir.path().join("given-tenantgen");
+    std::fs::copy(bin(), &given).expect("copy");
+    let script = install(&["--binary", &given.display().to_string()], "/usr/bin:/bin");
+    assert!(
+        script.contains(&format!("exec '{}' krm", given.display())),
+        "{script}"
+    );
+    let out = Command::new(bin())
+        .args(["plugin", "install", "--binary", "/nonexistent/tenantgen"])
+        .env("KUSTOMIZE_PLUGIN_HOME", dir.path().join("plugins"))
+        .output()
+        .expect("install");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("hint:"));
 }
