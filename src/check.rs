@@ -52,6 +52,7 @@ pub fn check_document(source: Source, mut doc: Document) -> Result<Checked, Vec<
     let broken: BTreeSet<String> = schema_problems.iter().map(|(p, _)| p.clone()).collect();
     let mut problems: Vec<Diagnostic> = schema_problems.into_iter().map(|(_, d)| d).collect();
     problems.extend(lint::check(&doc, &source, &broken));
+    name_clients(&mut problems, &doc);
     diagnostics::normalize(&mut problems);
     if diagnostics::has_errors(&problems) {
         return Err(problems);
@@ -80,4 +81,35 @@ pub fn check_document(source: Source, mut doc: Document) -> Result<Checked, Vec<
         model,
         warnings: problems,
     })
+}
+
+/// Names clients in diagnostics' fields: `spec.clients[acme-corp].size` says which client far
+/// better than `spec.clients[2].size`. A client whose name is missing, not text, or all digits
+/// (it would read as an index) keeps its index.
+fn name_clients(problems: &mut [Diagnostic], doc: &Document) {
+    const PREFIX: &str = "spec.clients[";
+    for d in problems {
+        let Some(rest) = d.field.strip_prefix(PREFIX) else {
+            continue;
+        };
+        let Some((index, tail)) = rest.split_once(']') else {
+            continue;
+        };
+        let Ok(i) = index.parse::<usize>() else {
+            continue;
+        };
+        let name = doc
+            .value
+            .pointer(&format!("/spec/clients/{i}/name"))
+            .and_then(serde_json::Value::as_str)
+            .filter(|n| {
+                !n.is_empty()
+                    && !n.bytes().all(|b| b.is_ascii_digit())
+                    && n.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            });
+        if let Some(name) = name {
+            d.field = format!("{PREFIX}{name}]{tail}");
+        }
+    }
 }

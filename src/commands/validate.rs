@@ -39,7 +39,12 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
         }
         Err(problems) => {
             let file = problems.first().map(|d| d.file.clone()).unwrap_or_default();
-            Err(refused_catalog(&file, &problems, ""))
+            let e = refused_catalog(&file, &problems, "");
+            Err(if e.hint.is_none() {
+                e.hint("each problem above names its line, field and fix; correct them and run `tenantgen validate` again")
+            } else {
+                e
+            })
         }
     }
 }

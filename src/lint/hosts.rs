@@ -24,6 +24,8 @@ const HOST_MAX: usize = 253;
 struct Claim {
     owner: String,
     pointer: String,
+    /// The client's implicit `<name>.<domain>`, which its entry never spells out.
+    default: bool,
 }
 
 #[derive(Debug, Default)]
@@ -91,6 +93,7 @@ impl Lint<'_> {
                 Claim {
                     owner: "the landing page".into(),
                     pointer: "/spec/platform/landingPage".into(),
+                    default: false,
                 },
             );
         }
@@ -103,7 +106,8 @@ impl Lint<'_> {
         cx: &Context,
         claims: &mut Claims,
     ) {
-        let written: Vec<(String, String)> = if client.hosts.is_empty() {
+        let default = client.hosts.is_empty();
+        let written: Vec<(String, String)> = if default {
             let Some(d) = &cx.domain else {
                 return;
             };
@@ -151,17 +155,30 @@ impl Lint<'_> {
                 } else {
                     format!("overlaps `{other}`, claimed")
                 };
-                let owner = if claim.owner == client.name {
+                let mut owner = if claim.owner == client.name {
                     "this client".to_string()
                 } else {
                     format!("`{}`", claim.owner)
                 };
+                if claim.default {
+                    owner.push_str(" as its default host");
+                }
+                let what = if default {
+                    format!("the default host `{host}` of `{}`", client.name)
+                } else {
+                    format!("host `{host}`")
+                };
+                let hint = if default || claim.default {
+                    "each host routes to exactly one client; a client without `hosts:` gets `<name>.<platform.domain>`, so list explicit `hosts:` for one of them or rename it"
+                } else {
+                    "each host routes to exactly one client; remove it from one of them"
+                };
                 self.report_value(
                     Diagnostic::error(
                         "duplicate-host",
-                        format!("host `{host}` {how} by {owner} at line {line}"),
+                        format!("{what} {how} by {owner} at line {line}"),
                     )
-                    .hint("each host routes to exactly one client; remove it from one of them"),
+                    .hint(hint),
                     &pointer,
                 );
             } else {
@@ -170,6 +187,7 @@ impl Lint<'_> {
                     Claim {
                         owner: client.name.clone(),
                         pointer,
+                        default,
                     },
                 );
             }
@@ -215,7 +233,7 @@ mod tests {
                 let expected = accepted.iter().any(|h| naive_overlap(h, &host));
                 prop_assert_eq!(claims.conflict(&host).is_some(), expected, "{} after {:?}", host, accepted);
                 if !expected {
-                    claims.claim(host.clone(), Claim { owner: "x".into(), pointer: String::new() });
+                    claims.claim(host.clone(), Claim { owner: "x".into(), pointer: String::new(), default: false });
                     accepted.push(host);
                 }
             }
@@ -230,6 +248,7 @@ mod tests {
                 Claim {
                     owner: "x".into(),
                     pointer: String::new(),
+                    default: false,
                 },
             );
         }

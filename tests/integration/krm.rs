@@ -126,14 +126,14 @@ fn problems_become_results_with_a_readable_summary() {
     let out = krm(&resource_list(&bad), dir.path());
     assert_eq!(out.status.code(), Some(1));
     assert!(
-        stderr(&out).contains("spec.clients[0].size"),
+        stderr(&out).contains("spec.clients[acme-corp].size"),
         "kustomize shows no results, so stderr says it: {}",
         stderr(&out)
     );
     let list = parse_stream(&String::from_utf8_lossy(&out.stdout)).remove(0);
     let results = list["results"].as_array().expect("results");
     assert_eq!(results[0]["severity"], "error");
-    assert_eq!(results[0]["field"]["path"], "spec.clients[0].size");
+    assert_eq!(results[0]["field"]["path"], "spec.clients[acme-corp].size");
     assert!(s(&results[0], "/message").contains("`huge`"));
     assert_eq!(
         list["items"].as_array().map(Vec::len),
@@ -324,7 +324,7 @@ fn kpt_fn_eval_with_exec_and_fn_config() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("[error] spec.clients[0].hosting"),
+        err.contains("[error] spec.clients[acme-corp].hosting"),
         "kpt shows the results: {err}"
     );
 }
@@ -606,7 +606,7 @@ fn a_path_annotation_naming_a_much_larger_file_is_not_read() {
     let out = krm(&resource_list(&with_path(&large)), dir.path());
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("spec.clients[0].size"), "{err}");
+    assert!(err.contains("spec.clients[acme-corp].size"), "{err}");
     assert!(!err.contains(&format!("large.yaml:{line}:")), "{err}");
 }
 

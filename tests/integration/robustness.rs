@@ -301,12 +301,12 @@ fn invalid_value_inside_an_optional_mapping_is_named_with_a_hint() {
         (
             "cpuPercent: 70}",
             "cpuPercent: 170}",
-            "spec.clients[3].autoscaling.cpuPercent",
+            "spec.clients[bigcorp].autoscaling.cpuPercent",
         ),
         (
             "limitsCpu: \"6\"",
             "limitsCpu: \"6 cores\"",
-            "spec.clients[3].quota.limitsCpu",
+            "spec.clients[bigcorp].quota.limitsCpu",
         ),
     ];
     let mut wrong = Vec::new();
