@@ -1141,7 +1141,7 @@ fn the_catalog_workflow_runs_the_same_diff_comment_and_gate_as_the_tool_workflow
     ];
     for (what, pick) in picks {
         let find = |wf: &Value| {
-            let found: Vec<Value> = steps_of(wf).into_iter().filter(|s| pick(s)).collect();
+            let found: Vec<Value> = steps_of(wf).into_iter().filter(&pick).collect();
             assert_eq!(found.len(), 1, "one step is {what}");
             found[0].clone()
         };
