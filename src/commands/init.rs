@@ -12,6 +12,19 @@ use crate::source::Source;
 use super::{CommandError, CommandResult, EXIT_OK};
 
 const CATALOG: &str = include_str!("../templates/init-catalog.yaml");
+const WORKFLOW: &str = include_str!("../templates/catalog-workflow.yaml");
+/// The workflow runs this copy: a catalog repository holds no tenantgen source to run it from.
+const PR_COMMENT: &str = include_str!("../../scripts/pr-comment.py");
+
+/// Where init puts the pull-request workflow and the script it runs.
+const WORKFLOW_PATH: &str = ".github/workflows/tenantgen-diff.yaml";
+const PR_COMMENT_PATH: &str = ".github/tenantgen/pr-comment.py";
+
+/// The pull-request workflow for a catalog-only repository, pinned to this tenantgen's
+/// version: the tree it renders is the tree CI checks, until someone changes the pin.
+fn catalog_workflow() -> String {
+    WORKFLOW.replace("__VERSION__", env!("CARGO_PKG_VERSION"))
+}
 
 /// The starter catalog for a repository named `name` hosting under `domain`.
 pub fn starter_catalog(name: &str, domain: &str) -> String {
@@ -85,6 +98,8 @@ pub fn run(args: &InitArgs) -> CommandResult {
             PathBuf::from("schema/clients.schema.json"),
             crate::schema::generate(),
         ),
+        (PathBuf::from(WORKFLOW_PATH), catalog_workflow()),
+        (PathBuf::from(PR_COMMENT_PATH), PR_COMMENT.to_owned()),
     ];
     let taken: Vec<String> = files
         .iter()

@@ -2,7 +2,7 @@
 //! and never overwrites a file; completions and the man page come from the real flags; the
 //! version names the commit it was built from.
 
-use crate::support::{run, stderr, stdout};
+use crate::support::{root, run, stderr, stdout};
 
 #[test]
 fn init_makes_a_repository_that_validates_and_renders() {
@@ -22,6 +22,21 @@ fn init_makes_a_repository_that_validates_and_renders() {
     assert!(catalog.contains("domain: sites.example.net"), "{catalog}");
     let schema = std::fs::read_to_string(repo.join("schema/clients.schema.json")).expect("schema");
     assert_eq!(schema, stdout(&run(dir.path(), &["schema"])));
+    // The pull-request workflow for a repository without tenantgen's source, and the script
+    // it runs: this repository's script, byte for byte.
+    let workflow =
+        std::fs::read_to_string(repo.join(".github/workflows/tenantgen-diff.yaml")).expect("wf");
+    assert!(
+        workflow.contains(&format!(
+            "TENANTGEN_VERSION: \"{}\"",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "pinned to the running version: {workflow}"
+    );
+    assert_eq!(
+        std::fs::read(repo.join(".github/tenantgen/pr-comment.py")).expect("script"),
+        std::fs::read(root().join("scripts/pr-comment.py")).expect("scripts/pr-comment.py"),
+    );
     for args in [&["validate"][..], &["render"], &["render", "--check"]] {
         let out = run(&repo, args);
         assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
@@ -49,6 +64,27 @@ fn init_never_overwrites_a_file() {
         !dir.path().join("clients").exists(),
         "nothing is written when any file is taken"
     );
+}
+
+#[test]
+fn init_never_overwrites_an_existing_workflow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let workflow = dir.path().join(".github/workflows/tenantgen-diff.yaml");
+    std::fs::create_dir_all(workflow.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&workflow, "name: mine\n").expect("write");
+    let out = run(dir.path(), &["init"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("tenantgen-diff.yaml` already exists"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&workflow).expect("read"),
+        "name: mine\n"
+    );
+    assert!(!dir.path().join("clients").exists());
+    assert!(!dir.path().join(".github/tenantgen").exists());
 }
 
 #[test]

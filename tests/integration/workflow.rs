@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::{root, stderr, stdout};
+use crate::support::{root, run, stderr, stdout};
 
 const MARKER: &str = "<!-- tenantgen-diff -->";
 const BOT: &str = "github-actions[bot]";
@@ -652,4 +652,600 @@ fn the_approval_label_lets_an_intended_client_removal_pass() {
         "{}",
         stdout(&out)
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The workflow `tenantgen init` writes for a catalog-only repository (no tenantgen source).
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const CATALOG_WORKFLOW: &str = ".github/workflows/tenantgen-diff.yaml";
+const CATALOG_PR_COMMENT: &str = ".github/tenantgen/pr-comment.py";
+const README_SECTION: &str = "## Use it in your repository";
+
+fn parse_workflow(path: &std::path::Path) -> Value {
+    let text =
+        std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{} parses: {e}", path.display()))
+}
+
+fn steps_of(wf: &Value) -> Vec<Value> {
+    wf["jobs"]["diff"]["steps"]
+        .as_array()
+        .expect("steps")
+        .clone()
+}
+
+/// A directory holding only `tenantgen`, the binary under test: what the install gives.
+fn bin_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).expect("mkdir bin");
+    let link = dir.join("tenantgen");
+    if !link.exists() {
+        std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_tenantgen"), &link).expect("symlink");
+    }
+    dir.to_path_buf()
+}
+
+/// PATH without any directory holding another `tenantgen`, so only the one put there runs.
+fn path_without_tenantgen() -> std::ffi::OsString {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<_> = std::env::split_paths(&path)
+        .filter(|d| !d.join("tenantgen").exists())
+        .collect();
+    std::env::join_paths(dirs).expect("PATH")
+}
+
+fn path_with(first: &[std::path::PathBuf]) -> std::ffi::OsString {
+    let mut dirs: Vec<std::path::PathBuf> = first.to_vec();
+    dirs.extend(std::env::split_paths(&path_without_tenantgen()));
+    std::env::join_paths(dirs).expect("PATH")
+}
+
+/// A fresh catalog-only repository made by following the README's "Use it in your
+/// repository" block: every line but the network install, with the built binary on PATH.
+/// Returns the scratch directory and the repository's path in it.
+fn repository_from_the_readme() -> (tempfile::TempDir, std::path::PathBuf) {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
+    let section = readme
+        .split_once(&format!("\n{README_SECTION}\n"))
+        .map(|(_, rest)| rest.split("\n## ").next().unwrap_or(rest))
+        .unwrap_or_else(|| panic!("the README has a section `{README_SECTION}`"));
+    let block = section
+        .split_once("```sh\n")
+        .and_then(|(_, rest)| rest.split_once("```\n"))
+        .map(|(block, _)| block)
+        .expect("the section starts with a sh block");
+    let install = format!("cargo install tenantgen --version {VERSION} --locked");
+    let lines: Vec<&str> = block.lines().collect();
+    assert_eq!(
+        lines.first().copied(),
+        Some(install.as_str()),
+        "the README installs the version the workflow pins"
+    );
+    let script = lines[1..].join("\n");
+
+    let top = tempfile::tempdir().expect("tempdir");
+    let home = top.path().join("home");
+    std::fs::create_dir_all(&home).expect("mkdir home");
+    let bin = bin_dir(&top.path().join("cargo-bin"));
+    let out = Command::new("bash")
+        .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &script])
+        .current_dir(top.path())
+        .env_clear()
+        .env("PATH", path_with(&[bin]))
+        .env("HOME", &home)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_NAME", "Ops")
+        .env("GIT_AUTHOR_EMAIL", "ops@example.com")
+        .env("GIT_COMMITTER_NAME", "Ops")
+        .env("GIT_COMMITTER_EMAIL", "ops@example.com")
+        .output()
+        .expect("bash runs");
+    assert!(
+        out.status.success(),
+        "the README's block runs as written:\n{script}\nstdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let repo = top.path().join("ops");
+    assert!(
+        repo.join(CATALOG_WORKFLOW).is_file(),
+        "the block leaves the repository in ./ops"
+    );
+    (top, repo)
+}
+
+/// What one step did when the job ran.
+struct StepRun {
+    name: String,
+    ran: bool,
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+struct JobRun {
+    steps: Vec<StepRun>,
+    outputs: std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>>,
+    summary: String,
+}
+
+impl JobRun {
+    fn passed(&self) -> bool {
+        self.steps.iter().all(|s| !s.ran || s.ok)
+    }
+
+    fn step(&self, name: &str) -> &StepRun {
+        self.steps
+            .iter()
+            .find(|s| s.name.contains(name))
+            .unwrap_or_else(|| panic!("a step named like `{name}`"))
+    }
+
+    fn log(&self) -> String {
+        self.steps
+            .iter()
+            .map(|s| {
+                format!(
+                    "== {} (ran {}, ok {})\n{}{}",
+                    s.name, s.ran, s.ok, s.stdout, s.stderr
+                )
+            })
+            .collect()
+    }
+}
+
+/// Runs the `diff` job of the workflow at `repo` as GitHub runs it for a pull_request event
+/// of a branch of the same repository, after actions/checkout made the merge commit and
+/// actions/cache restored `~/.tenantgen` (in `home`; a hit, so the install steps are skipped).
+/// Each `run:` step is a bash script (`bash --noprofile --norc -eo pipefail`, the runner's
+/// shell) with the workflow's `env`, the step's `env` (expressions evaluated here) and the
+/// runner's variables; GITHUB_OUTPUT, GITHUB_PATH and GITHUB_STEP_SUMMARY are fresh files per
+/// step, read back as GitHub does. An expression or condition this runner does not know fails
+/// the test, so a new one in the workflow is noticed here.
+fn run_job(
+    repo: &std::path::Path,
+    home: &std::path::Path,
+    fake: &FakeGitHub,
+    labels: &[&str],
+) -> JobRun {
+    let wf = parse_workflow(&repo.join(CATALOG_WORKFLOW));
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let mut env_all: Vec<(String, String)> = Vec::new();
+    for scope in [&wf["env"], &wf["jobs"]["diff"]["env"]] {
+        if let Some(map) = scope.as_object() {
+            for (k, v) in map {
+                let v = v
+                    .as_str()
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| v.to_string());
+                assert!(!v.contains("${{"), "workflow env {k} is a literal");
+                env_all.push((k.clone(), v));
+            }
+        }
+    }
+    let mut job = JobRun {
+        steps: Vec::new(),
+        outputs: Default::default(),
+        summary: String::new(),
+    };
+    let mut extra_path: Vec<std::path::PathBuf> = Vec::new();
+    let mut failed = false;
+    for (i, step) in steps_of(&wf).iter().enumerate() {
+        let name = step["name"]
+            .as_str()
+            .or_else(|| step["uses"].as_str())
+            .unwrap_or_default()
+            .to_owned();
+        let cond = step["if"].as_str().map(str::trim);
+        let wanted = match cond {
+            None => !failed,
+            // actions/cache restored the install: a hit.
+            Some("steps.cache.outputs.cache-hit != 'true'") => false,
+            Some(c) if c.contains("head.repo.full_name == github.repository") => !failed,
+            Some("${{ !cancelled() && steps.diff.outcome == 'success' }}") => job
+                .steps
+                .iter()
+                .any(|s| s.name.starts_with("Diff") && s.ran && s.ok),
+            Some(other) => panic!("step `{name}`: unknown condition `{other}`"),
+        };
+        let Some(script) = step["run"].as_str() else {
+            // `uses:` steps: the test did their work (checkout, cache restore).
+            job.steps.push(StepRun {
+                name,
+                ran: false,
+                ok: true,
+                stdout: String::new(),
+                stderr: String::new(),
+            });
+            continue;
+        };
+        if !wanted {
+            job.steps.push(StepRun {
+                name,
+                ran: false,
+                ok: true,
+                stdout: String::new(),
+                stderr: String::new(),
+            });
+            continue;
+        }
+        let mut env = env_all.clone();
+        if let Some(map) = step["env"].as_object() {
+            for (k, v) in map {
+                let v = str_of(v);
+                let value = match v {
+                    "${{ contains(github.event.pull_request.labels.*.name, 'tenantgen/approve-removal') }}" => {
+                        labels.contains(&"tenantgen/approve-removal").to_string()
+                    }
+                    "${{ secrets.GITHUB_TOKEN }}" => "test".to_owned(),
+                    "${{ github.event.pull_request.number }}" => PR.to_owned(),
+                    "${{ steps.diff.outputs.exit-code }}" => job
+                        .outputs
+                        .get("diff")
+                        .and_then(|o| o.get("exit-code"))
+                        .cloned()
+                        .unwrap_or_default(),
+                    v if v.contains("${{") => panic!("step `{name}`: unknown expression `{v}`"),
+                    v => v.to_owned(),
+                };
+                env.push((k.clone(), value));
+            }
+        }
+        let file = |what: &str| scratch.path().join(format!("{i}-{what}"));
+        let (output, path_file, summary, env_file, script_file) = (
+            file("output"),
+            file("path"),
+            file("summary"),
+            file("env"),
+            file("script.sh"),
+        );
+        for f in [&output, &path_file, &summary, &env_file] {
+            std::fs::write(f, "").expect("runner file");
+        }
+        std::fs::write(&script_file, script).expect("script");
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail"])
+            .arg(&script_file)
+            .current_dir(repo)
+            .env_clear()
+            .env("PATH", path_with(&extra_path))
+            .env("HOME", home)
+            .env("CI", "true")
+            .env("GITHUB_ACTIONS", "true")
+            .env("RUNNER_OS", "Linux")
+            .env("GITHUB_EVENT_NAME", "pull_request")
+            .env("GITHUB_REPOSITORY", REPO)
+            .env("GITHUB_SERVER_URL", "https://github.example")
+            .env("GITHUB_API_URL", fake.api_url())
+            .env("GITHUB_OUTPUT", &output)
+            .env("GITHUB_PATH", &path_file)
+            .env("GITHUB_ENV", &env_file)
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("PR_COMMENT_RETRY_DELAY", "0")
+            .envs(env)
+            .output()
+            .expect("bash runs");
+        let read = |p: &std::path::Path| std::fs::read_to_string(p).expect("runner file");
+        if let Some(id) = step["id"].as_str() {
+            let outputs = job.outputs.entry(id.to_owned()).or_default();
+            for line in read(&output).lines() {
+                let (k, v) = line.split_once('=').expect("name=value outputs");
+                outputs.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        // GITHUB_PATH entries go first on PATH for the steps after this one.
+        for line in read(&path_file).lines().rev() {
+            extra_path.insert(0, std::path::PathBuf::from(line));
+        }
+        assert!(read(&env_file).is_empty(), "no step uses GITHUB_ENV");
+        job.summary.push_str(&read(&summary));
+        failed |= !out.status.success();
+        job.steps.push(StepRun {
+            name,
+            ran: true,
+            ok: out.status.success(),
+            stdout: stdout(&out),
+            stderr: stderr(&out),
+        });
+    }
+    job
+}
+
+/// The README's "Use it in your repository", end to end in a catalog-only repository made by
+/// `tenantgen init`: a pull request is opened, pushed to twice and labelled, and after each
+/// push every `run:` step of the workflow init wrote runs as GitHub would run it. The comment
+/// is posted once and updated in place; the gate passes on changes, blocks a client's removal
+/// until the approval label is there, and fails on a stale tree.
+#[test]
+fn the_readme_repository_gets_its_pull_requests_diffed_commented_and_gated() {
+    let (top, repo) = repository_from_the_readme();
+    for absent in ["src", "Cargo.toml", "Cargo.lock", "scripts"] {
+        assert!(!repo.join(absent).exists(), "no tenantgen source: {absent}");
+    }
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.email=t@example.com", "-c", "user.name=t"])
+            .args(args)
+            .current_dir(&repo)
+            .output()
+            .expect("git");
+        assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    };
+    let catalog_path = repo.join("clients/clients.yaml");
+    let edit = |from: &str, to: &str| {
+        let text = std::fs::read_to_string(&catalog_path).expect("catalog");
+        assert!(text.contains(from), "the edit finds `{from}`");
+        std::fs::write(&catalog_path, text.replacen(from, to, 1)).expect("write");
+    };
+    let render = || {
+        let out = run(&repo, &["render"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    };
+    // A push: commit on `pr`, then the merge commit actions/checkout gives a pull_request run.
+    let push = |message: &str| {
+        git(&["add", "-A"]);
+        git(&["commit", "-qm", message]);
+        git(&["checkout", "-q", "--detach", "main"]);
+        git(&[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge pull request #7",
+            "pr",
+        ]);
+    };
+    // What actions/cache restores: the install the workflow made on its first run.
+    let home = top.path().join("runner-home");
+    bin_dir(&home.join(".tenantgen/bin"));
+    let fake = FakeGitHub::start(&[]);
+
+    // 1. A new client and a version bump, rendered: changes to review, the job passes.
+    git(&["checkout", "-q", "-b", "pr"]);
+    edit("        dev: \"1.0.0\"", "        dev: \"1.1.0\"");
+    let mut text = std::fs::read_to_string(&catalog_path).expect("catalog");
+    text.push_str(
+        "    - name: acme\n      hosting: shared\n      size: small\n      \
+         image: registry.example.com/acme/web\n      versions:\n        dev: \"2.0.0\"\n",
+    );
+    std::fs::write(&catalog_path, text).expect("write");
+    render();
+    push("Add acme, bump example in dev");
+    let job = run_job(&repo, &home, &fake, &[]);
+    assert!(job.passed(), "{}", job.log());
+    assert!(
+        job.step("Check the installed")
+            .stdout
+            .starts_with(&format!("tenantgen {VERSION}")),
+        "{}",
+        job.log()
+    );
+    assert!(
+        !job.step("Install tenantgen").ran,
+        "the cache hit skips the build"
+    );
+    assert_eq!(job.outputs["diff"]["exit-code"], "2", "{}", job.log());
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1, "{}", job.log());
+    let body = str_of(&comments[0]["body"]).to_owned();
+    assert!(body.starts_with(MARKER), "{body}");
+    for says in ["acme", "example", "1.0.0", "1.1.0", "2.0.0"] {
+        assert!(body.contains(says), "the comment names {says}: {body}");
+    }
+    assert!(
+        job.summary.contains("acme"),
+        "the job summary carries the report"
+    );
+    assert!(
+        job.step("Fail on")
+            .stdout
+            .contains("the rendered tree changes")
+    );
+
+    // 2. The next push retires `example`: blocked until the approval label is on.
+    git(&["checkout", "-q", "pr"]);
+    let text = std::fs::read_to_string(&catalog_path).expect("catalog");
+    let start = text
+        .find("    # A shared, small client")
+        .expect("example's entry");
+    let end = text.find("    - name: acme").expect("acme's entry");
+    std::fs::write(&catalog_path, format!("{}{}", &text[..start], &text[end..])).expect("write");
+    render();
+    push("Retire example");
+    let job = run_job(&repo, &home, &fake, &[]);
+    assert!(!job.passed(), "{}", job.log());
+    assert_eq!(job.outputs["diff"]["exit-code"], "3", "{}", job.log());
+    assert!(job.step("Post or update").ran && job.step("Post or update").ok);
+    let gate = job.step("Fail on");
+    assert!(gate.ran && !gate.ok, "{}", job.log());
+    assert!(
+        gate.stdout
+            .contains("add the label tenantgen/approve-removal"),
+        "{}",
+        gate.stdout
+    );
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1, "updated in place, not added");
+    let body = str_of(&comments[0]["body"]).to_owned();
+    assert!(body.contains("| ⛔ | block | dev | [example]("), "{body}");
+
+    // The label `tenantgen/approve-removal` is added: the rerun passes and says why.
+    let job = run_job(&repo, &home, &fake, &["tenantgen/approve-removal"]);
+    assert!(job.passed(), "{}", job.log());
+    assert_eq!(job.outputs["diff"]["exit-code"], "2", "{}", job.log());
+    let comments = fake.comments();
+    assert_eq!(comments.len(), 1);
+    let body = str_of(&comments[0]["body"]).to_owned();
+    assert!(body.contains("Approved as deliberate"), "{body}");
+
+    // 3. A catalog change pushed without rendering: the committed tree is stale, the job fails.
+    git(&["checkout", "-q", "pr"]);
+    edit("        dev: \"2.0.0\"", "        dev: \"2.0.1\"");
+    push("Bump acme, forgot to render");
+    let job = run_job(&repo, &home, &fake, &["tenantgen/approve-removal"]);
+    assert_eq!(job.outputs["diff"]["exit-code"], "4", "{}", job.log());
+    assert!(!job.passed());
+    assert!(
+        job.step("Fail on")
+            .stdout
+            .contains("::error title=Stale committed tree::"),
+        "{}",
+        job.log()
+    );
+    assert_eq!(fake.comments().len(), 1);
+    let posts = fake
+        .requests()
+        .iter()
+        .filter(|r| r.starts_with("POST"))
+        .count();
+    assert_eq!(posts, 1, "one comment created, then only updated");
+}
+
+/// The catalog workflow's diff, comment and gate steps are the tool repository's, word for
+/// word but for where tenantgen and the comment script are: the two can never drift apart.
+#[test]
+fn the_catalog_workflow_runs_the_same_diff_comment_and_gate_as_the_tool_workflow() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(dir.path(), &["init", "ops"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let catalog = parse_workflow(&dir.path().join("ops").join(CATALOG_WORKFLOW));
+    let tool = parse_workflow(&root().join(".github/workflows/tenantgen-diff.yaml"));
+
+    for key in ["permissions", "concurrency", "defaults"] {
+        assert_eq!(catalog[key], tool[key], "{key}");
+    }
+    assert_eq!(
+        catalog["on"]["pull_request"]["types"],
+        tool["on"]["pull_request"]["types"]
+    );
+    let paths = catalog["on"]["pull_request"]["paths"]
+        .as_array()
+        .expect("paths");
+    for p in [
+        "clients/**",
+        "clusters/**",
+        "schema/**",
+        CATALOG_WORKFLOW,
+        ".github/tenantgen/**",
+    ] {
+        assert!(paths.contains(&json!(p)), "path filter {p}");
+    }
+
+    type Pick = fn(&Value) -> bool;
+    let picks: [(&str, Pick); 3] = [
+        ("the diff", |s| s["id"] == "diff"),
+        ("the comment", |s| {
+            str_of(&s["run"]).contains("pr-comment.py")
+        }),
+        ("the gate", |s| s["env"]["CODE"].is_string()),
+    ];
+    for (what, pick) in picks {
+        let find = |wf: &Value| {
+            let found: Vec<Value> = steps_of(wf).into_iter().filter(&pick).collect();
+            assert_eq!(found.len(), 1, "one step is {what}");
+            found[0].clone()
+        };
+        let mut expected = find(&tool);
+        let run = str_of(&expected["run"])
+            .replace("./target/release/tenantgen", "tenantgen")
+            .replace("scripts/pr-comment.py", CATALOG_PR_COMMENT);
+        expected["run"] = json!(run);
+        assert_eq!(find(&catalog), expected, "{what} step");
+    }
+    let text =
+        std::fs::read_to_string(dir.path().join("ops").join(CATALOG_WORKFLOW)).expect("workflow");
+    assert!(text.contains("'tenantgen/approve-removal'"), "{text}");
+    assert!(!text.contains("cargo build"), "nothing builds from source");
+}
+
+/// One env var holds the version: the cache key, the install and the check read it, and the
+/// check refuses an install that is not the pinned version.
+#[test]
+fn the_catalog_workflow_installs_caches_and_checks_the_pinned_version() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(dir.path(), &["init", "ops"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let path = dir.path().join("ops").join(CATALOG_WORKFLOW);
+    let text = std::fs::read_to_string(&path).expect("workflow");
+    let wf = parse_workflow(&path);
+    assert_eq!(
+        wf["env"]["TENANTGEN_VERSION"], VERSION,
+        "pinned to init's version"
+    );
+    assert_eq!(
+        text.matches(VERSION).count(),
+        1,
+        "the version is written in one place"
+    );
+
+    let steps = steps_of(&wf);
+    let cache = steps
+        .iter()
+        .find(|s| str_of(&s["uses"]).starts_with("actions/cache@"))
+        .expect("a cache step");
+    assert_eq!(cache["with"]["path"], "~/.tenantgen");
+    assert!(
+        str_of(&cache["with"]["key"]).contains("${{ env.TENANTGEN_VERSION }}"),
+        "the key holds the pin"
+    );
+    let id = str_of(&cache["id"]);
+    let install = steps
+        .iter()
+        .find(|s| str_of(&s["run"]).contains("cargo install"))
+        .expect("an install step");
+    assert_eq!(
+        str_of(&install["run"]).trim(),
+        "cargo install tenantgen --version \"$TENANTGEN_VERSION\" --locked --root \"$HOME/.tenantgen\""
+    );
+    assert_eq!(
+        str_of(&install["if"]),
+        format!("steps.{id}.outputs.cache-hit != 'true'"),
+        "built only on a cache miss"
+    );
+    let order = |pred: &dyn Fn(&Value) -> bool| steps.iter().position(pred).expect("step");
+    let check_at = order(&|s| str_of(&s["run"]).contains("/tenantgen\" --version"));
+    assert!(order(&|s| str_of(&s["run"]).contains("cargo install")) < check_at);
+    assert!(
+        check_at < order(&|s| s["id"] == "diff"),
+        "checked before the diff"
+    );
+
+    let check = str_of(&steps[check_at]["run"]).to_owned();
+    let home = dir.path().join("home");
+    bin_dir(&home.join(".tenantgen/bin"));
+    let run_check = |pin: &str| {
+        let gh_path = dir.path().join("gh-path");
+        std::fs::write(&gh_path, "").expect("write");
+        let out = Command::new("bash")
+            .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", &check])
+            .env_clear()
+            .env("PATH", path_without_tenantgen())
+            .env("HOME", &home)
+            .env("GITHUB_PATH", &gh_path)
+            .env("TENANTGEN_VERSION", pin)
+            .output()
+            .expect("bash runs");
+        (out, std::fs::read_to_string(&gh_path).expect("read"))
+    };
+    let (out, gh_path) = run_check(VERSION);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert_eq!(
+        gh_path.trim(),
+        home.join(".tenantgen/bin").display().to_string(),
+        "the install goes on PATH"
+    );
+    let prefix = VERSION.rsplit_once('.').map(|(p, _)| p).unwrap_or("0");
+    for wrong in ["9.9.9", prefix] {
+        let (out, _) = run_check(wrong);
+        assert!(!out.status.success(), "pin {wrong} is refused");
+        let text = stdout(&out);
+        assert!(
+            text.starts_with("::error title=Wrong tenantgen version::"),
+            "{text}"
+        );
+        assert!(
+            text.contains(&format!("pins tenantgen {wrong}")) && text.contains(VERSION),
+            "{text}"
+        );
+    }
 }
