@@ -570,3 +570,75 @@ spec:
         );
     }
 }
+
+/// The Traefik chart binds every entry point it defines (`traefik` 8080 for probes, `metrics`
+/// 9100 by default) at `<hostIP>:<port>`; on the host network those are the node's ports. Only
+/// 80 and 443 may open on every address; the rest stay on the node's loopback.
+#[test]
+fn host_network_traefik_opens_only_80_and_443_on_the_nodes() {
+    const CHART_PORTS: [(&str, u64); 4] = [
+        ("traefik", 8080),
+        ("web", 8000),
+        ("websecure", 8443),
+        ("metrics", 9100),
+    ];
+    let mut zones_seen = 0;
+    for (name, catalog) in catalogs() {
+        let repo = rendered_repo(&catalog);
+        for zone in zones(repo.path()) {
+            for o in kustomize(
+                repo.path(),
+                &format!("clusters/{zone}/infrastructure/controllers"),
+            ) {
+                let values = match s(&o, "/kind") {
+                    "HelmRelease" => o.pointer("/spec/values").cloned().unwrap_or_default(),
+                    "HelmChartConfig" => parse_stream(s(&o, "/spec/valuesContent"))
+                        .pop()
+                        .unwrap_or_default(),
+                    _ => continue,
+                };
+                if values["hostNetwork"] != true {
+                    continue;
+                }
+                zones_seen += 1;
+                for (entry, default_port) in CHART_PORTS {
+                    let set = &values["ports"][entry];
+                    let port = set["port"].as_u64().unwrap_or(default_port);
+                    let host_ip = set["hostIP"].as_str().unwrap_or("");
+                    if port == 80 || port == 443 {
+                        continue;
+                    }
+                    assert_eq!(
+                        host_ip, "127.0.0.1",
+                        "{name}/{zone}: entry point `{entry}` would bind port {port} on every node address"
+                    );
+                }
+            }
+        }
+    }
+    assert!(zones_seen >= 2, "host-network zones were checked");
+}
+
+/// On clusters locked down with `--default-service-account`, every tenant Kustomization must
+/// name the service account it impersonates.
+#[test]
+fn tenant_kustomizations_carry_the_lockdown_service_account() {
+    let repo = rendered_repo(&root().join("tests/fixtures/valid/all_options.yaml"));
+    let mut tenants = 0;
+    for zone in zones(repo.path()) {
+        let (kustomizations, _) = flux_graph(repo.path(), &zone);
+        for k in kustomizations.values() {
+            let is_tenant = k.pointer("/metadata/labels/tenantgen.io~1client").is_some();
+            if is_tenant {
+                tenants += 1;
+                assert_eq!(
+                    s(k, "/spec/serviceAccountName"),
+                    "tenant-reconciler",
+                    "{zone}: {}",
+                    identity(k)
+                );
+            }
+        }
+    }
+    assert!(tenants >= 6, "every tenant Kustomization was checked");
+}
