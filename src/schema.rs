@@ -708,25 +708,15 @@ fn known_fields(schema_path: &str) -> Vec<String> {
 fn closest<'a>(key: &str, known: &'a [String]) -> Option<&'a str> {
     known
         .iter()
-        .map(|k| (edit_distance(&key.to_lowercase(), &k.to_lowercase()), k))
+        .map(|k| {
+            (
+                crate::suggest::edit_distance(&key.to_lowercase(), &k.to_lowercase()),
+                k,
+            )
+        })
         .filter(|(d, k)| *d <= 2.max(k.len() / 4))
         .min()
         .map(|(_, k)| k.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
