@@ -330,11 +330,14 @@ fn style(s: &str) -> Style {
     }
     // Per byte: one table lookup, the pair rule without a branch, and the bytes packed for
     // `is_reserved`. No early exit: it costs more than it saves, since strings that are
-    // neither plain nor a literal block are rare in renderings.
+    // neither plain nor a literal block are rare in renderings. An index loop: `enumerate`
+    // and slice patterns compiled to a few more instructions per byte.
     let mut seen = 0u8;
     let mut prev = 0u8;
     let mut packed = 0u64;
-    for (i, &b) in bytes.iter().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
         let class = CLASS[usize::from(b)];
         allowed &= class & !(((prev << 2) & class) >> 6);
         if class & RARE != 0 && starts_unprintable(&bytes[i..]) {
@@ -343,6 +346,7 @@ fn style(s: &str) -> Style {
         seen |= class;
         prev = class;
         packed = (packed << 8) | u64::from(b);
+        i += 1;
     }
     if seen & BREAK != 0 && allowed & LITERAL != 0 {
         Style::Literal
