@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use tenantgen::{check, diff, krm, layout, render, report, source::Source, synthetic};
+use tenantgen::{check, diff, emit, krm, layout, render, report, source::Source, synthetic};
 
 fn stages(c: &mut Criterion) {
     let mut group = c.benchmark_group("stages");
@@ -38,6 +38,24 @@ fn stages(c: &mut Criterion) {
                 })
             },
         );
+        // YAML text alone, from objects already rendered: what `emit` costs, without the
+        // rendering and layout around it.
+        let objects: Vec<_> = checked
+            .model
+            .zones
+            .iter()
+            .flat_map(|zone| render::zone(&checked.model, zone, &render::Options::default()))
+            .collect();
+        group.bench_with_input(BenchmarkId::new("emit", n), &objects, |b, objects| {
+            let mut text = String::new();
+            b.iter(|| {
+                text.clear();
+                for placed in objects {
+                    emit::document(&mut text, &placed.object);
+                }
+                black_box(text.len())
+            })
+        });
         let list = synthetic::resource_list(n, "production");
         group.bench_with_input(BenchmarkId::new("krm", n), &list, |b, list| {
             b.iter(|| {

@@ -2,6 +2,8 @@
 //! mappings in the object's field order, two-space indents, and strings quoted whenever a
 //! YAML 1.1 or 1.2 reader (kubectl reads 1.1) could take them for anything but a string.
 
+use std::fmt::Write as _;
+
 use serde_json::Value;
 
 /// The first line of every file tenantgen owns; ownership is decided by it.
@@ -103,16 +105,23 @@ fn scalar(out: &mut String, value: &Value, level: usize) {
     match value {
         Value::Null => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Number(n) => out.push_str(&n.to_string()),
-        Value::String(s) if is_literal_block(s) => literal(out, s, level),
-        Value::String(s) => string(out, s),
+        // Into `out` directly: `to_string` would allocate a String per number.
+        Value::Number(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::String(s) => match style(s) {
+            Style::Literal => literal(out, s, level),
+            Style::Plain => out.push_str(s),
+            Style::Quoted => quoted(out, s),
+        },
         Value::Array(_) => out.push_str("[]"),
         Value::Object(_) => out.push_str("{}"),
     }
 }
 
+/// A mapping key: plain or double-quoted, never a literal block.
 fn string(out: &mut String, s: &str) {
-    if is_plain_safe(s) {
+    if style(s) == Style::Plain {
         out.push_str(s);
     } else {
         quoted(out, s);
@@ -120,46 +129,50 @@ fn string(out: &mut String, s: &str) {
 }
 
 /// Double-quoted with JSON escapes, which YAML double-quoted scalars accept as they are.
+/// Runs of characters that need no escape are copied whole.
 fn quoted(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c if (c as u32) < 0x20
-                || c == '\u{7f}'
-                || c == '\u{85}'
-                || c == '\u{2028}'
-                || c == '\u{2029}'
-                || c == '\u{feff}' =>
-            {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
+    let mut copied = 0;
+    for (i, c) in s.char_indices() {
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\t' => "\\t",
+            '\r' => "\\r",
+            c if (c as u32) < 0x20 || is_unprintable(c) => "",
+            _ => continue,
+        };
+        out.push_str(&s[copied..i]);
+        if escape.is_empty() {
+            unicode_escape(out, c);
+        } else {
+            out.push_str(escape);
         }
+        copied = i + c.len_utf8();
     }
+    out.push_str(&s[copied..]);
     out.push('"');
 }
 
-/// Multi-line text readable as a literal block: no trailing spaces, no leading space on the
-/// first line, nothing that needs escaping.
-fn is_literal_block(s: &str) -> bool {
-    s.contains('\n')
-        && !s.starts_with([' ', '\n'])
-        && !s.ends_with("\n\n")
-        && s.lines().all(|l| !l.ends_with([' ', '\t']))
-        && s.chars().all(|c| {
-            c == '\n'
-                || (c >= ' '
-                    && c != '\u{7f}'
-                    && c != '\u{85}'
-                    && c != '\u{2028}'
-                    && c != '\u{2029}'
-                    && c != '\u{feff}')
-        })
+/// Characters above the C0 controls that a YAML reader may not take literally: DEL, the
+/// next-line and line/paragraph separators (line breaks in YAML 1.1), and the byte-order mark.
+fn is_unprintable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{7f}' | '\u{85}' | '\u{2028}' | '\u{2029}' | '\u{feff}'
+    )
+}
+
+/// `\uXXXX` (lowercase hex) for a character of the Basic Multilingual Plane, without the
+/// allocation `format!` would make.
+fn unicode_escape(out: &mut String, c: char) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let code = c as u32;
+    out.push_str("\\u");
+    for shift in [12, 8, 4, 0] {
+        out.push(char::from(HEX[((code >> shift) & 0xf) as usize]));
+    }
 }
 
 fn literal(out: &mut String, s: &str, level: usize) {
@@ -178,32 +191,393 @@ const RESERVED: [&str; 13] = [
     "true", "false", "yes", "no", "on", "off", "y", "n", "null", "~", ".nan", ".inf", "<<",
 ];
 
-/// Whether `s` may be written without quotes and read back as the same string by any YAML
-/// reader. Deliberately conservative: anything starting with a digit, sign or dot is quoted.
-pub fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
-        return false;
+/// Longest word in `RESERVED`: longer strings need no comparison.
+const RESERVED_MAX: usize = 5;
+
+/// `word` packed big-endian into a `u64` with bit 5 of each byte set. Setting bit 5
+/// lowercases ASCII letters and maps no byte of the plain set onto another, so two strings of
+/// plain-set bytes pack equal exactly when they are the same word ignoring ASCII case.
+const fn pack(word: &str) -> u64 {
+    let bytes = word.as_bytes();
+    let mut packed = 0u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        packed = (packed << 8) | (bytes[i] | 0x20) as u64;
+        i += 1;
+    }
+    packed
+}
+
+const RESERVED_PACKED: [u64; RESERVED.len()] = {
+    let mut packed = [0u64; RESERVED.len()];
+    let mut i = 0;
+    while i < RESERVED.len() {
+        assert!(RESERVED[i].len() <= RESERVED_MAX);
+        packed[i] = pack(RESERVED[i]);
+        i += 1;
+    }
+    packed
+};
+
+/// How a string is written: the one decision every string goes through, made in one pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Style {
+    /// As it is.
+    Plain,
+    /// A `|` block: multi-line text that needs no escaping.
+    Literal,
+    /// Double-quoted with escapes.
+    Quoted,
+}
+
+// Byte classes for `style`, one table lookup per byte.
+/// May appear in a plain scalar: ASCII letters, digits and `_-./:@+= ,()`.
+const PLAIN: u8 = 1 << 0;
+/// May appear in a literal block: printable ASCII, the line break, and every byte of a
+/// non-ASCII character (the few of those a block cannot hold are caught by `RARE`).
+const LITERAL: u8 = 1 << 1;
+/// May start a plain scalar: anything starting with a digit, sign or dot is quoted.
+const START: u8 = 1 << 2;
+/// First byte of U+0085, U+2028, U+2029 or U+FEFF, which a literal block cannot hold.
+const RARE: u8 = 1 << 3;
+/// `:` and `,`: followed by a space, they end a plain scalar early.
+const BAD_BEFORE_SPACE: u8 = 1 << 4;
+/// The space: before a line break, it is a trailing space a literal block would lose.
+const BAD_BEFORE_BREAK: u8 = 1 << 5;
+const SPACE: u8 = 1 << 6;
+const BREAK: u8 = 1 << 7;
+
+// A bad pair is found without a branch: the previous byte's class shifted left by 2 meets
+// this byte's class on `SPACE` or `BREAK`, which shifted right by 6 are `PLAIN` and `LITERAL`,
+// the styles the pair rules out.
+const _: () = {
+    assert!(BAD_BEFORE_SPACE << 2 == SPACE && SPACE >> 6 == PLAIN);
+    assert!(BAD_BEFORE_BREAK << 2 == BREAK && BREAK >> 6 == LITERAL);
+};
+
+const CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let mut k = 0;
+        if b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'_' | b'-' | b'.' | b'/' | b':' | b'@' | b'+' | b'=' | b' ' | b',' | b'(' | b')'
+            )
+        {
+            k |= PLAIN;
+        }
+        if b == b'\n' || (b >= b' ' && b != 0x7f) {
+            k |= LITERAL;
+        }
+        if b.is_ascii_alphabetic() || b == b'_' || b == b'/' {
+            k |= START;
+        }
+        if matches!(b, 0xc2 | 0xe2 | 0xef) {
+            k |= RARE;
+        }
+        if matches!(b, b':' | b',') {
+            k |= BAD_BEFORE_SPACE;
+        }
+        if b == b' ' {
+            k |= BAD_BEFORE_BREAK | SPACE;
+        }
+        if b == b'\n' {
+            k |= BREAK;
+        }
+        class[i] = k;
+        i += 1;
+    }
+    class
+};
+
+/// Whether `rest` starts with U+0085, U+2028, U+2029 or U+FEFF (valid UTF-8 encodes each one
+/// way only).
+fn starts_unprintable(rest: &[u8]) -> bool {
+    matches!(
+        rest,
+        [0xc2, 0x85, ..] | [0xe2, 0x80, 0xa8 | 0xa9, ..] | [0xef, 0xbb, 0xbf, ..]
+    )
+}
+
+/// Decides how `s` is written, in one pass over its bytes and without allocating (this runs
+/// for every key and string value of every object).
+///
+/// Plain when any YAML reader reads it back as the same string. Deliberately conservative:
+/// only ASCII letters, digits and `_-./:@+= ,()`; starting with a letter, `_`, `/` or `./`
+/// (only `.inf` and `.nan` make a leading dot special), not `/ `; no `: ` or `, `; not ending in
+/// a space or `:`; not a word of `RESERVED` in any case.
+///
+/// Literal when multi-line and readable as a block: no leading space or line break, no
+/// trailing space on any line, at most one trailing line break, nothing that needs escaping.
+fn style(s: &str) -> Style {
+    let bytes = s.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return Style::Quoted;
     };
-    // `./path` is safe: only `.inf` and `.nan` make a leading dot special.
-    if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || s.starts_with("./")) {
+    let second = bytes.get(1).copied();
+    let mut allowed = LITERAL;
+    let plain_start = (CLASS[usize::from(first)] & START != 0
+        && !(first == b'/' && second == Some(b' ')))
+        || (first == b'.' && second == Some(b'/'));
+    if plain_start && !matches!(last, b' ' | b':') {
+        allowed |= PLAIN;
+    }
+    if matches!(first, b' ' | b'\n') || last == b' ' || bytes.ends_with(b"\n\n") {
+        allowed &= !LITERAL;
+    }
+    // Per byte: one table lookup, the pair rule without a branch, and the bytes packed for
+    // `is_reserved`. No early exit: it costs more than it saves, since strings that are
+    // neither plain nor a literal block are rare in renderings. An index loop: `enumerate`
+    // and slice patterns compiled to a few more instructions per byte.
+    let mut seen = 0u8;
+    let mut prev = 0u8;
+    let mut packed = 0u64;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let class = CLASS[usize::from(b)];
+        allowed &= class & !(((prev << 2) & class) >> 6);
+        if class & RARE != 0 && starts_unprintable(&bytes[i..]) {
+            allowed &= !LITERAL;
+        }
+        seen |= class;
+        prev = class;
+        packed = (packed << 8) | u64::from(b);
+        i += 1;
+    }
+    if seen & BREAK != 0 && allowed & LITERAL != 0 {
+        Style::Literal
+    } else if allowed & PLAIN != 0 && !is_reserved(packed, bytes.len()) {
+        Style::Plain
+    } else {
+        Style::Quoted
+    }
+}
+
+/// Whether the last `len` bytes packed in `packed` (big-endian) spell a word of `RESERVED`.
+fn is_reserved(packed: u64, len: usize) -> bool {
+    if !(1..=RESERVED_MAX).contains(&len) {
         return false;
     }
-    if RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r)) {
-        return false;
-    }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
-        return false;
-    }
-    s.chars()
-        .all(|c| c.is_ascii_alphanumeric() || "_-./:@+= ,()".contains(c))
-        && !s.contains(", ")
-        && !s.starts_with("/ ")
+    let case_fold = 0x2020_2020_2020_2020u64 >> (8 * (8 - len));
+    RESERVED_PACKED.contains(&(packed | case_fold))
+}
+
+/// Whether `s` may be written without quotes and read back as the same string by any YAML
+/// reader (see `style`).
+pub fn is_plain_safe(s: &str) -> bool {
+    style(s) == Style::Plain
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
     use serde_json::json;
+
+    /// The plain-scalar check as it was before `style` (three substring scans and a character
+    /// loop), kept as the reference the one-pass version must agree with.
+    fn reference_is_plain_safe(s: &str) -> bool {
+        let Some(first) = s.chars().next() else {
+            return false;
+        };
+        if !(first.is_ascii_alphabetic() || first == '_' || first == '/' || s.starts_with("./")) {
+            return false;
+        }
+        if RESERVED.iter().any(|r| s.eq_ignore_ascii_case(r)) {
+            return false;
+        }
+        if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+            return false;
+        }
+        s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:@+= ,()".contains(c))
+            && !s.contains(", ")
+            && !s.starts_with("/ ")
+    }
+
+    /// The literal-block check as it was before `style`.
+    fn reference_is_literal_block(s: &str) -> bool {
+        s.contains('\n')
+            && !s.starts_with([' ', '\n'])
+            && !s.ends_with("\n\n")
+            && s.lines().all(|l| !l.ends_with([' ', '\t']))
+            && s.chars().all(|c| {
+                c == '\n'
+                    || (c >= ' '
+                        && c != '\u{7f}'
+                        && c != '\u{85}'
+                        && c != '\u{2028}'
+                        && c != '\u{2029}'
+                        && c != '\u{feff}')
+            })
+    }
+
+    /// Double quoting as it was before runs were copied whole.
+    fn reference_quoted(s: &str) -> String {
+        let mut out = String::from('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\t' => out.push_str("\\t"),
+                '\r' => out.push_str("\\r"),
+                c if (c as u32) < 0x20
+                    || c == '\u{7f}'
+                    || c == '\u{85}'
+                    || c == '\u{2028}'
+                    || c == '\u{2029}'
+                    || c == '\u{feff}' =>
+                {
+                    out.push_str(&format!("\\u{:04x}", c as u32));
+                }
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    /// Pieces that sit at the edges of the rules: YAML 1.1/1.2 look-alikes, the pairs and
+    /// ends that matter, every byte class, and the characters that must be escaped.
+    const PIECES: &[&str] = &[
+        "on",
+        "No",
+        "OFF",
+        "yEs",
+        "y",
+        "N",
+        "true",
+        "False",
+        "null",
+        "NULL",
+        "~",
+        "<<",
+        ".nan",
+        ".Inf",
+        ".inf",
+        "0755",
+        "1e3",
+        "1.10",
+        "-1",
+        "+1",
+        "-",
+        ":",
+        ": ",
+        ",",
+        ", ",
+        " #",
+        "#",
+        " ",
+        "  ",
+        "\n",
+        "\n\n",
+        " \n",
+        "\t",
+        "\r",
+        "\r\n",
+        "/",
+        "/ ",
+        "./",
+        ".",
+        "_",
+        "@",
+        "=",
+        "(",
+        ")",
+        "*",
+        "&",
+        "!",
+        "|",
+        ">",
+        "%",
+        "'",
+        "\"",
+        "\\",
+        "`",
+        "{",
+        "[",
+        "?",
+        "a",
+        "Z",
+        "web",
+        "x",
+        "0",
+        "9",
+        "é",
+        "日本",
+        "\u{0}",
+        "\u{1b}",
+        "\u{7f}",
+        "\u{80}",
+        "\u{85}",
+        "\u{a0}",
+        "\u{2028}",
+        "\u{2029}",
+        "\u{feff}",
+        "\u{1f600}",
+        "\u{ff}",
+    ];
+
+    fn edge_strings() -> impl Strategy<Value = String> {
+        // Reserved words in every mix of case, alone or next to one more piece.
+        let reserved = (
+            prop::sample::select(RESERVED.as_slice()),
+            any::<u8>(),
+            prop::sample::select(PIECES),
+            0..3u8,
+        )
+            .prop_map(|(word, upper, piece, place)| {
+                let word: String = word
+                    .chars()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        if upper >> i & 1 == 1 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    })
+                    .collect();
+                match place {
+                    0 => word,
+                    1 => format!("{piece}{word}"),
+                    _ => format!("{word}{piece}"),
+                }
+            });
+        prop_oneof![
+            reserved,
+            prop::collection::vec(prop::sample::select(PIECES), 0..8).prop_map(|p| p.concat()),
+            "[a-zA-Z0-9_./:@+=, ()#~\n\t-]{0,10}",
+            any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The one-pass `style` makes the same choice as the checks it replaced, so no
+        /// string changes how it is written.
+        #[test]
+        fn one_pass_style_agrees_with_the_reference(s in edge_strings()) {
+            let expected = if reference_is_literal_block(&s) {
+                Style::Literal
+            } else if reference_is_plain_safe(&s) {
+                Style::Plain
+            } else {
+                Style::Quoted
+            };
+            prop_assert_eq!(style(&s), expected);
+            prop_assert_eq!(is_plain_safe(&s), reference_is_plain_safe(&s));
+            let mut out = String::new();
+            quoted(&mut out, &s);
+            prop_assert_eq!(out, reference_quoted(&s));
+        }
+    }
 
     #[test]
     fn ambiguous_strings_are_quoted() {
