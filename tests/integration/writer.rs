@@ -563,8 +563,24 @@ fn a_held_lock_makes_render_fail_fast_and_write_nothing() {
     set_catalog(repo.path(), &sample_bumped());
     let before = snapshot(&clusters);
 
-    let held = File::open(&clusters).expect("open output dir");
-    held.try_lock().expect("the test takes the lock");
+    // Another process holds the lock, as another run would. Not this process: every child
+    // the parallel tests fork shares this process's descriptors until it execs, so a lock
+    // taken here could outlive its drop for a moment and fail the second render below.
+    let mut holder = std::process::Command::new("flock")
+        .arg("--close")
+        .arg(&clusters)
+        .args(["sh", "-c", "echo locked; read _"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("`flock` (util-linux) runs");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(holder.stdout.take().expect("stdout")),
+        &mut line,
+    )
+    .expect("flock reports");
+    assert_eq!(line, "locked\n", "the other process holds the lock");
     let started = Instant::now();
     let out = render(repo.path(), &[]);
     let took = started.elapsed();
@@ -576,7 +592,9 @@ fn a_held_lock_makes_render_fail_fast_and_write_nothing() {
     );
     assert_unchanged(&clusters, &before, "nothing written while locked");
 
-    drop(held);
+    // Its end releases the lock: closing stdin ends `read`, then flock exits.
+    drop(holder.stdin.take());
+    holder.wait().expect("flock exits");
     let out = render(repo.path(), &[]);
     assert_exit(&out, 0);
     assert!(stderr(&out).contains(", 1 updated,"), "{}", stderr(&out));
