@@ -1164,30 +1164,26 @@ fn sigkill_mid_render_leaves_every_file_old_or_new_and_a_rerun_converges() {
 
 struct Run {
     out: Output,
-    took: Duration,
 }
 
-fn spawn_render(repo: &Path) -> (Child, Instant) {
-    let child = tenantgen(repo)
+fn spawn_render(repo: &Path) -> Child {
+    tenantgen(repo)
         .arg("render")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .expect("spawn tenantgen");
-    (child, Instant::now())
+        .expect("spawn tenantgen")
 }
 
-fn finish((child, started): (Child, Instant)) -> Run {
+fn finish(child: Child) -> Run {
     let out = child.wait_with_output().expect("tenantgen runs");
-    Run {
-        out,
-        took: started.elapsed(),
-    }
+    Run { out }
 }
 
 /// Two renders of the big catalog started together, over a tree they both must rewrite: one
-/// writes, the other fails at once naming the lock (or runs after it); never an
-/// interleaving, and the tree is always exactly a clean render.
+/// writes, the other fails naming the lock (or runs after it); never an interleaving, and the
+/// tree is always exactly a clean render. That a refused run does not wait for the lock is
+/// shown without a clock by writer::a_held_lock_makes_render_fail_fast_and_write_nothing.
 #[test]
 fn two_concurrent_renders_never_interleave() {
     let big = big();
@@ -1209,11 +1205,6 @@ fn two_concurrent_renders_never_interleave() {
                     assert!(
                         err.contains("holds the lock on `clusters`"),
                         "round {round}, run {i}: a failure must name the lock on `clusters`:\n{err}"
-                    );
-                    assert!(
-                        run.took < Duration::from_secs(10),
-                        "round {round}, run {i}: fails fast, took {:?}",
-                        run.took
                     );
                     conflicts += 1;
                 }
