@@ -294,7 +294,14 @@ impl<'a> Loader<'a> {
         }
     }
 
-    fn document(&mut self) -> Result<Value, Fatal> {
+    /// The stream's only document, read by `root`; `None` for a stream without one. A second
+    /// document is an error (`what` names the input, `hint` says what to do).
+    fn only_document<T>(
+        &mut self,
+        what: &str,
+        hint: &str,
+        mut root: impl FnMut(&mut Self) -> Result<T, Fatal>,
+    ) -> Result<Option<T>, Fatal> {
         let mut value = None;
         loop {
             let (event, span) = self.next()?;
@@ -306,15 +313,24 @@ impl<'a> Loader<'a> {
                         return Err(self.fail(
                             "yaml-multiple-documents",
                             &span.start,
-                            "the file holds more than one YAML document".into(),
-                            "a catalog is exactly one document: remove the `---` separator and what follows, or merge the documents",
+                            format!("the {what} holds more than one YAML document"),
+                            hint,
                         ));
                     }
-                    value = Some(self.node("", None, 0)?);
+                    value = Some(root(self)?);
                 }
                 _ => {}
             }
         }
+        Ok(value)
+    }
+
+    fn document(&mut self) -> Result<Value, Fatal> {
+        let value = self.only_document(
+            "file",
+            "a catalog is exactly one document: remove the `---` separator and what follows, or merge the documents",
+            |l| l.node("", None, 0),
+        )?;
         value.ok_or_else(|| {
             Box::new(
                 Diagnostic::error("empty-catalog", "the file holds no YAML document")
@@ -528,26 +544,11 @@ type ItemSink<'s> = &'s mut dyn FnMut(Value, Pos);
 
 impl Loader<'_> {
     fn resource_list(&mut self, item: ItemSink) -> Result<ResourceList, Fatal> {
-        let mut list = None;
-        loop {
-            let (event, span) = self.next()?;
-            match event {
-                Event::StreamStart | Event::DocumentEnd => {}
-                Event::StreamEnd => break,
-                Event::DocumentStart(..) => {
-                    if list.is_some() {
-                        return Err(self.fail(
-                            "yaml-multiple-documents",
-                            &span.start,
-                            "the input holds more than one YAML document".into(),
-                            "a ResourceList is exactly one document: remove the `---` separator and what follows",
-                        ));
-                    }
-                    list = Some(self.resource_list_root(item)?);
-                }
-                _ => {}
-            }
-        }
+        let list = self.only_document(
+            "input",
+            "a ResourceList is exactly one document: remove the `---` separator and what follows",
+            |l| l.resource_list_root(&mut *item),
+        )?;
         list.ok_or_else(|| {
             Box::new(
                 Diagnostic::error("krm-input", "the input holds no YAML document")
