@@ -8,8 +8,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
+use crate::support::repo_with_catalog;
 use crate::support::{root, stderr, tenantgen};
-use crate::writer::{Tree, repo_with_catalog, sample_tree, snapshot, tree_diff};
+use crate::writer::{Tree, sample_tree, snapshot, tree_diff};
 
 /// A catalog's text cut around its `clients:` list: everything before the list (up to and
 /// including the `  clients:` line), one block per client, and everything after.

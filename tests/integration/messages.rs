@@ -4,18 +4,9 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
+use crate::support::repo_with_catalog as repo;
+use crate::support::sample;
 use crate::support::{root, run, stderr, stdout, tenantgen};
-
-fn repo(text: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("clients")).expect("mkdir");
-    std::fs::write(dir.path().join("clients/clients.yaml"), text).expect("write");
-    dir
-}
-
-fn sample() -> String {
-    std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample")
-}
 
 /// Exit 1, nothing on stdout, `needle` and a hint on stderr.
 fn fails_saying(out: &Output, needle: &str) -> String {

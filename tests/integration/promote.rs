@@ -3,18 +3,9 @@
 
 use std::path::Path;
 
-use crate::support::{root, run, stderr, stdout};
-
-fn repo(text: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::create_dir_all(dir.path().join("clients")).expect("mkdir");
-    std::fs::write(dir.path().join("clients/clients.yaml"), text).expect("write");
-    dir
-}
-
-fn sample() -> String {
-    std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample")
-}
+use crate::support::repo_with_catalog as repo;
+use crate::support::sample;
+use crate::support::{run, stderr, stdout};
 
 fn catalog(dir: &Path) -> String {
     std::fs::read_to_string(dir.join("clients/clients.yaml")).expect("read")

@@ -22,8 +22,10 @@ use tenantgen::check::check_source;
 use tenantgen::diagnostics::Diagnostic;
 use tenantgen::source::Source;
 
+use crate::support::assert_exit;
+use crate::support::repo_with_catalog;
 use crate::support::{root, stderr, tenantgen};
-use crate::writer::{Tree, repo_with_catalog, snapshot, tree_diff};
+use crate::writer::{Tree, snapshot, tree_diff};
 
 // ---------------------------------------------------------------------------------------
 // Inputs: parse + validate never panics, and every error explains itself.
@@ -865,16 +867,6 @@ fn render(repo: &Path) -> Output {
         .arg("render")
         .output()
         .expect("tenantgen runs")
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, code: i32, what: &str) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{what}: exit code; stderr:\n{}",
-        stderr(out)
-    );
 }
 
 fn set_catalog(repo: &Path, text: &str) {

@@ -9,12 +9,11 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{root, stderr, tenantgen};
-use crate::writer::{Tree, repo_with_catalog, sample_tree, snapshot, tree_diff};
-
-fn sample() -> String {
-    fs::read_to_string(root().join("clients/clients.yaml")).expect("sample catalog")
-}
+use crate::support::assert_exit;
+use crate::support::repo_with_catalog;
+use crate::support::sample;
+use crate::support::{stderr, tenantgen};
+use crate::writer::{Tree, sample_tree, snapshot, tree_diff};
 
 /// The sample with its zones renamed (dev, staging, production -> qa, uat, live): a catalog
 /// that shares no zone with the sample.
@@ -56,16 +55,6 @@ fn render(dir: &Path, args: &[&str]) -> Output {
     let mut cmd = tenantgen(dir);
     cmd.arg("render").args(args);
     run_with_deadline(cmd, &format!("render {args:?}"))
-}
-
-#[track_caller]
-fn assert_exit(out: &Output, code: i32, what: &str) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "{what}: exit code; stderr:\n{}",
-        stderr(out)
-    );
 }
 
 /// Fails unless every file `before` held is still there with the same bytes (new files

@@ -30,6 +30,29 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The sample catalog's text.
+pub fn sample() -> String {
+    std::fs::read_to_string(root().join("clients/clients.yaml")).expect("sample catalog")
+}
+
+/// A scratch repository holding `text` as `clients/clients.yaml`, not rendered.
+pub fn repo_with_catalog(text: &str) -> tempfile::TempDir {
+    let repo = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(repo.path().join("clients")).expect("clients/");
+    std::fs::write(repo.path().join("clients/clients.yaml"), text).expect("catalog");
+    repo
+}
+
+#[track_caller]
+pub fn assert_exit(out: &Output, code: i32, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}: exit code; stderr:\n{}",
+        stderr(out)
+    );
+}
+
 /// A scratch repository holding `catalog` as `clients/clients.yaml`, rendered into `clusters/`.
 pub fn rendered_repo(catalog: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");

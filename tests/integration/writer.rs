@@ -11,6 +11,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::determinism::{without_client, without_clients};
+use crate::support::repo_with_catalog;
+use crate::support::sample;
 use crate::support::{root, run, stderr};
 
 /// A directory tree as sorted (relative path, bytes): files as themselves, directories as
@@ -82,18 +84,6 @@ fn assert_unchanged(dir: &Path, before: &Tree, what: &str) {
     );
 }
 
-/// A temporary repository whose `clients/clients.yaml` holds `text`.
-pub(crate) fn repo_with_catalog(text: &str) -> tempfile::TempDir {
-    let repo = tempfile::tempdir().expect("tempdir");
-    fs::create_dir_all(repo.path().join("clients")).expect("clients/");
-    fs::write(repo.path().join("clients/clients.yaml"), text).expect("catalog");
-    repo
-}
-
-fn sample() -> String {
-    fs::read_to_string(root().join("clients/clients.yaml")).expect("sample catalog")
-}
-
 fn set_catalog(repo: &Path, text: &str) {
     fs::write(repo.join("clients/clients.yaml"), text).expect("catalog");
 }
@@ -113,12 +103,7 @@ fn render(repo: &Path, args: &[&str]) -> Output {
 
 #[track_caller]
 fn assert_exit(out: &Output, code: i32) {
-    assert_eq!(
-        out.status.code(),
-        Some(code),
-        "exit code; stderr:\n{}",
-        stderr(out)
-    );
+    crate::support::assert_exit(out, code, "render");
 }
 
 /// The sample catalog's `clusters/` tree, rendered once per test process (a full render
