@@ -8,7 +8,6 @@ use crate::catalog::{self as raw, Hosting, TlsMode};
 use crate::diagnostics::Diagnostic;
 use crate::model::{self, Scaling};
 use crate::quantity::{bytes, cpu_millis, format_bytes, format_cpu};
-use crate::yaml::escape_segment;
 
 impl Lint<'_> {
     pub(super) fn zone_runtime(&mut self, zone: &raw::Zone, at: &str) {
@@ -30,40 +29,20 @@ impl Lint<'_> {
         }
     }
 
-    /// A dedicated client never scales below its tier's floor, and a quota it sets admits
-    /// every pod its autoscaler may run plus a rollout's surge.
+    /// A quota a dedicated client sets admits every pod its autoscaler may run plus a
+    /// rollout's surge. (Its replica floor is checked with the other scaling rules.)
     pub(super) fn capacity(&mut self, client: &raw::Client, at: &str) {
         if client.hosting != Hosting::Dedicated {
             return;
         }
         let mut reported = BTreeSet::new();
         for zone in client.versions.keys() {
-            let Some((size, _, tier, scaling, _)) = model::resolve_zone(client, zone) else {
+            let Some((_, _, tier, scaling, _)) = model::resolve_zone(client, zone) else {
                 continue;
             };
-            let Scaling::Autoscaled { min, max, .. } = scaling else {
+            let Scaling::Autoscaled { max, .. } = scaling else {
                 continue;
             };
-            let floor_at = floor_pointer(client, zone, at);
-            // Below 2 the drain lint already speaks for the same value.
-            if min >= 2 && min < tier.replicas && min <= max && reported.insert(floor_at.clone()) {
-                self.report_value(
-                    Diagnostic::error(
-                        "below-tier-floor",
-                        format!(
-                            "dedicated client `{}` would run {min} replica(s) in zone `{zone}`, below the {} tier's floor of {}",
-                            client.name,
-                            model::size_name(size),
-                            tier.replicas
-                        ),
-                    )
-                    .hint(format!(
-                        "raise it to {} or more, or leave it out to use the tier's floor",
-                        tier.replicas
-                    )),
-                    &floor_at,
-                );
-            }
             let Some(quota) = &client.quota else {
                 continue;
             };
@@ -121,24 +100,5 @@ impl Lint<'_> {
                 }
             }
         }
-    }
-}
-
-/// Where a zone's replica floor comes from: the override's or the client's `autoscaling.min`,
-/// else the override's or the client's `replicas`.
-fn floor_pointer(client: &raw::Client, zone: &str, at: &str) -> String {
-    let ov = client.overrides.get(zone);
-    let ov_at = format!("{at}/overrides/{}", escape_segment(zone));
-    if ov
-        .and_then(|o| o.autoscaling.as_ref())
-        .is_some_and(|a| a.min.is_some())
-    {
-        format!("{ov_at}/autoscaling/min")
-    } else if client.autoscaling.as_ref().is_some_and(|a| a.min.is_some()) {
-        format!("{at}/autoscaling/min")
-    } else if ov.is_some_and(|o| o.replicas.is_some()) {
-        format!("{ov_at}/replicas")
-    } else {
-        format!("{at}/replicas")
     }
 }

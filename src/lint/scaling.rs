@@ -96,7 +96,8 @@ impl Lint<'_> {
         // reported once, however many zones inherit it.
         let mut reported = BTreeSet::new();
         for zone in client.versions.keys().chain(client.overrides.keys()) {
-            let Some((_, size_origin, _, scaling, min_origin)) = model::resolve_zone(client, zone)
+            let Some((size, size_origin, tier, scaling, min_origin)) =
+                model::resolve_zone(client, zone)
             else {
                 continue;
             };
@@ -160,6 +161,23 @@ impl Lint<'_> {
                 self.report_value(
                     Diagnostic::error("pdb-blocks-drain", format!("dedicated client `{}` would run {min} replica(s) at the floor, so its PodDisruptionBudget would block every node drain", client.name))
                         .hint("keep the replica floor at 2 or more for dedicated clients (the budget allows one pod fewer than the floor)"),
+                    &min_at,
+                );
+            } else if min < tier.replicas && reported.insert((min_at.clone(), min, max)) {
+                self.report_value(
+                    Diagnostic::error(
+                        "below-tier-floor",
+                        format!(
+                            "dedicated client `{}` would run {min} replica(s) in zone `{zone}`, below the {} tier's floor of {}",
+                            client.name,
+                            model::size_name(size),
+                            tier.replicas
+                        ),
+                    )
+                    .hint(format!(
+                        "raise it to {} or more, or leave it out to use the tier's floor",
+                        tier.replicas
+                    )),
                     &min_at,
                 );
             }
