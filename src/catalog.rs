@@ -117,6 +117,15 @@ pub struct Platform {
     #[serde(default = "default_vault_path_prefix")]
     #[schemars(pattern(p::VAULT_PATH_PREFIX))]
     pub vault_path_prefix: String,
+    /// Namespace of the Prometheus that scrapes clients' `metrics`: their NetworkPolicies admit
+    /// it on the metrics port. Default: `ge-monitoring`.
+    #[serde(default = "default_monitoring_namespace")]
+    #[schemars(pattern(p::DNS_LABEL), length(max = 63))]
+    pub monitoring_namespace: String,
+}
+
+fn default_monitoring_namespace() -> String {
+    "ge-monitoring".into()
 }
 
 /// A namespace of the platform itself.
@@ -283,6 +292,10 @@ pub struct Zone {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(inner(pattern(p::CIDR)))]
     pub edge_cidrs: Option<Vec<String>>,
+    /// Whether the zone runs the Prometheus operator: clients' `metrics` then get a
+    /// ServiceMonitor (monitoring.coreos.com/v1).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub prometheus_operator: bool,
 }
 
 /// Who terminates TLS for a zone's clients.
@@ -386,9 +399,226 @@ pub struct Client {
     /// Namespace ResourceQuota; dedicated clients only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quota: Option<Quota>,
-    /// Per-zone overrides of replicas, size and autoscaling.
+    /// Per-zone overrides of replicas, size, autoscaling, hosts, config and workloads.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<String, Override>,
+    /// The client's processes, by name. Left out, the client runs one HTTP workload named
+    /// `web` from the fields above (`port`, `health`, `hosts`). All workloads run the client's
+    /// image at its zone's version, each with its own command.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"pattern": p::DNS_LABEL, "maxLength": 40}))]
+    pub workloads: BTreeMap<String, WorkloadSpec>,
+    /// Persistent volumes, by name (the PersistentVolumeClaim's name). Flux never prunes them:
+    /// removing a volume or the client leaves the data for you to delete.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = {"pattern": p::DNS_LABEL, "maxLength": 50}))]
+    pub volumes: BTreeMap<String, VolumeSpec>,
+    /// Raw TCP ports open to the internet (protocols no HTTP router carries, such as MQTT).
+    /// A public port belongs to one client per zone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tcp_ports: Vec<TcpPort>,
+    /// Where Prometheus scrapes the client: a ServiceMonitor in zones with
+    /// `prometheusOperator`, and a NetworkPolicy admitting `platform.monitoringNamespace`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Metrics>,
+}
+
+/// What a workload is.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkloadKind {
+    /// Serves HTTP: a Deployment, a Service and an Ingress for its hosts and path, with probes.
+    #[default]
+    Http,
+    /// A long-running process without a Service or Ingress (a queue consumer, a scheduler).
+    Worker,
+    /// A scheduled job: a CronJob.
+    Cron,
+}
+
+/// One process of a client.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadSpec {
+    /// `http` (default), `worker` or `cron`.
+    #[serde(default)]
+    pub kind: WorkloadKind,
+    /// Overrides the image's entrypoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    /// Arguments to the command (or to the image's entrypoint).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Container port (http only), named `http`. Default: 8080.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: Option<u16>,
+    /// Hosts routed to this workload (http only). Default: the client's hosts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(p::HOST), length(max = 253)))]
+    pub hosts: Vec<String>,
+    /// Path prefix routed to this workload on its hosts (http only). Default: `/`. Two http
+    /// workloads may share hosts when their paths differ; the longer prefix wins.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::HTTP_PATH))]
+    pub path: Option<String>,
+    /// Probes (http only). Default: liveness and readiness on `/health`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<WorkloadHealth>,
+    /// Resource tier of this workload. Default: the client's size.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Size>,
+    /// Replica count (http and worker). Default: the client's; set on a dedicated client's
+    /// workload, it fixes the count and the workload gets no autoscaler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub replicas: Option<u32>,
+    /// Cron schedule (cron only), five fields in UTC. `H` as the minute or hour field stands
+    /// for a value derived from the client and workload names, so that hundreds of clients do
+    /// not all start at the same minute (`H 3 * * *`: once between 03:00 and 03:59).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::CRON_SCHEDULE))]
+    pub schedule: Option<String>,
+    /// What happens when a run is due while the last one still runs (cron only).
+    /// Default: `Forbid` (skip the new run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency_policy: Option<ConcurrencyPolicy>,
+    /// Plain settings for this workload only, over the client's `config`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+}
+
+/// Probes of an http workload; each path defaults to `path`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadHealth {
+    /// Path of every probe not given its own. Default: `/health`.
+    #[serde(default = "default_health_path")]
+    #[schemars(pattern(p::HTTP_PATH))]
+    pub path: String,
+    /// Path of the liveness probe (a failure restarts the container).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::HTTP_PATH))]
+    pub liveness_path: Option<String>,
+    /// Path of the readiness probe (a failure takes the pod out of the Service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::HTTP_PATH))]
+    pub readiness_path: Option<String>,
+    /// Path of the startup probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::HTTP_PATH))]
+    pub startup_path: Option<String>,
+    /// Adds a startupProbe that allows this many seconds for the first healthy answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 3600))]
+    pub startup_seconds: Option<u32>,
+}
+
+/// A CronJob's concurrency policy.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize, JsonSchema,
+)]
+pub enum ConcurrencyPolicy {
+    /// Skip a run while the previous one is still running.
+    Forbid,
+    /// Run alongside the previous one.
+    Allow,
+    /// Stop the previous run and start the new one.
+    Replace,
+}
+
+impl ConcurrencyPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConcurrencyPolicy::Forbid => "Forbid",
+            ConcurrencyPolicy::Allow => "Allow",
+            ConcurrencyPolicy::Replace => "Replace",
+        }
+    }
+}
+
+/// A persistent volume of a client.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct VolumeSpec {
+    /// Requested capacity (`10Gi`).
+    #[schemars(pattern(p::QUANTITY))]
+    pub size: String,
+    /// `single-node` (ReadWriteOnce, default): attached to one node at a time, so the
+    /// workloads mounting it run one replica and are replaced with `Recreate`. `shared`
+    /// (ReadWriteMany): needs a storage class that supports it.
+    #[serde(default)]
+    pub access: VolumeAccess,
+    /// Workload name -> directory the volume is mounted at.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("additionalProperties" = {"type": "string", "pattern": p::MOUNT_PATH}))]
+    pub mounts: BTreeMap<String, String>,
+}
+
+/// How a volume may be attached.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, Serialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum VolumeAccess {
+    /// ReadWriteOnce: one node at a time.
+    #[default]
+    SingleNode,
+    /// ReadWriteMany: any number of nodes.
+    Shared,
+}
+
+/// A raw TCP port of a client.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TcpPort {
+    /// Name of the port (and of its Service).
+    #[schemars(pattern(p::DNS_LABEL), length(max = 15))]
+    pub name: String,
+    /// The public port. Load-balancer and host-network zones open it as a Traefik entry point
+    /// (`tcp-<port>`); edge-proxy zones expose it as a NodePort for the edge to forward.
+    #[schemars(range(min = 1, max = 55535))]
+    pub port: u16,
+    /// The workload that receives the connections (http or worker).
+    #[schemars(pattern(p::DNS_LABEL))]
+    pub workload: String,
+    /// The container port. Default: `port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 65535))]
+    pub target_port: Option<u16>,
+    /// The NodePort edge-proxy zones expose (30000-32767). Default: 30000 + port modulo 2768.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 30000, max = 32767))]
+    pub node_port: Option<u16>,
+}
+
+/// Where a client's Prometheus metrics are served.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Metrics {
+    /// The workload serving them (http or worker).
+    #[schemars(pattern(p::DNS_LABEL))]
+    pub workload: String,
+    /// Container port, named `metrics`; not the workload's `http` port.
+    #[schemars(range(min = 1, max = 65535))]
+    pub port: u16,
+    /// HTTP path. Default: `/metrics`.
+    #[serde(default = "default_metrics_path")]
+    #[schemars(pattern(p::HTTP_PATH))]
+    pub path: String,
+    /// How often Prometheus scrapes. Default: 30s.
+    #[serde(default = "default_scrape_interval")]
+    #[schemars(pattern(p::DURATION))]
+    pub interval: String,
+}
+
+fn default_metrics_path() -> String {
+    "/metrics".into()
+}
+fn default_scrape_interval() -> String {
+    "30s".into()
 }
 
 /// Hosting model of a client.
@@ -555,6 +785,10 @@ pub struct Quota {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 10000))]
     pub persistent_volume_claims: Option<u32>,
+    /// `requests.storage`. Default: the sum of the client's volumes (none without volumes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(pattern(p::QUANTITY))]
+    pub requests_storage: Option<String>,
 }
 
 /// What one zone changes for a client.
@@ -571,6 +805,33 @@ pub struct Override {
     /// Autoscaling in this zone (dedicated only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub autoscaling: Option<Autoscaling>,
+    /// Hosts in this zone (a staging host, say), in place of the client's `hosts`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(p::HOST), length(max = 253)))]
+    pub hosts: Vec<String>,
+    /// Settings in this zone, over the client's `config` key by key.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
+    /// Per-workload changes in this zone, by workload name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub workloads: BTreeMap<String, WorkloadOverride>,
+}
+
+/// What one zone changes for one workload.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct WorkloadOverride {
+    /// Replica count of the workload in this zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 1000))]
+    pub replicas: Option<u32>,
+    /// Resource tier of the workload in this zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Size>,
+    /// Hosts of the workload in this zone (http only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(inner(pattern(p::HOST), length(max = 253)))]
+    pub hosts: Vec<String>,
 }
 
 fn default_ingress_namespace() -> String {
@@ -617,6 +878,7 @@ pub fn default_zones() -> Vec<Zone> {
         tls: None,
         cluster_issuer: None,
         edge_cidrs: None,
+        prometheus_operator: false,
     };
     vec![
         zone(

@@ -36,3 +36,6 @@ pub const GIT_URL: &str = r"^(https?|ssh)://[^\s]+$";
 pub const HTTP_URL: &str = r"^https?://[^\s]+$";
 /// A key a ConfigMap can hold.
 pub const CONFIG_KEY: &str = r"^[-._a-zA-Z0-9]+$";
+/// A five-field cron schedule; `H` (a stable per-client value) only as the minute or hour.
+pub const CRON_SCHEDULE: &str =
+    r"^(H|[0-9*,/-]+) (H|[0-9*,/-]+) [0-9*,/-]+ [0-9*,/A-Za-z-]+ [0-9*,/A-Za-z-]+$";

@@ -125,10 +125,12 @@ impl Lint<'_> {
                     }
                 }
                 // The tier's floor: it comes with the size, wherever that was chosen.
-                Origin::Tier | Origin::Default => match size_origin {
-                    Origin::Override(z) => format!("{}/size", override_pointer(at, &z)),
-                    _ => format!("{at}/size"),
-                },
+                Origin::Tier | Origin::Default | Origin::Workload | Origin::SingleNodeVolume(_) => {
+                    match size_origin {
+                        Origin::Override(z) => format!("{}/size", override_pointer(at, &z)),
+                        _ => format!("{at}/size"),
+                    }
+                }
             };
             let max_at = if ov
                 .and_then(|o| o.autoscaling.as_ref())

@@ -26,10 +26,10 @@ use super::crds::{
     Middleware as TraefikMiddleware, MiddlewareSpec, RateLimit, RemoteRef, SecretStoreRef,
     SourceCriterion,
 };
-use super::workload::{self, Workload};
-use super::{Placed, Unit, builtin, labels, meta, to_value};
+use super::workload::{self, Probes, Workload};
+use super::{Placed, Unit, builtin, extras, labels, meta, policy, to_value};
 use crate::catalog::{Hosting, Middleware};
-use crate::model::{Catalog, Client, Deployment, Platform, Scaling, Zone};
+use crate::model::{Catalog, Client, Deployment, HttpPlan, Platform, Scaling, WorkloadPlan, Zone};
 
 /// Name of the ClusterSecretStore that reads Vault (a platform prerequisite).
 pub const SECRET_STORE: &str = "vault";
@@ -45,37 +45,77 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
     let platform = &catalog.platform;
     let ns = c.namespace.as_str();
     push(namespace(c, d, zone));
-    let selector = labels([
-        ("app.kubernetes.io/name", "web"),
-        ("app.kubernetes.io/instance", c.name.as_str()),
-    ]);
-    let w = Workload {
-        name: "web",
-        namespace: ns,
-        selector,
-        image: &d.image,
-        digest_pinned: d.digest_pinned(),
-        path_has_production: catalog.zones.iter().any(|z| z.production),
-        port: c.port,
-        health_path: &c.health.path,
-        startup_seconds: c.health.startup_seconds,
-        tier: d.tier,
-        replicas: match d.scaling {
-            Scaling::Fixed(n) => Some(n),
-            Scaling::Autoscaled { .. } => None,
-        },
-        spread: match d.scaling {
-            Scaling::Fixed(n) => n > 1,
-            Scaling::Autoscaled { max, .. } => max > 1,
-        },
-        run_as_user: platform.run_as_user,
-        config_map: (!c.config.is_empty()).then_some("web-config"),
-        config_hash: (!c.config.is_empty()).then(|| config_hash(&c.config)),
-        secrets: &c.secrets,
-    };
-    push(workload::service_account(&w));
-    push(workload::deployment(&w));
-    push(workload::service(&w));
+    let tcp_ports: BTreeMap<&str, Vec<(String, u16)>> =
+        c.tcp_ports.iter().fold(BTreeMap::new(), |mut m, t| {
+            m.entry(t.workload.as_str())
+                .or_insert_with(Vec::new)
+                .push((t.name.clone(), t.target_port));
+            m
+        });
+    let config_hashes: Vec<Option<String>> = d
+        .workloads
+        .iter()
+        .map(|p| (!p.config.is_empty()).then(|| config_hash(&p.config)))
+        .collect();
+    let config_maps: Vec<String> = d
+        .workloads
+        .iter()
+        .map(|p| format!("{}-config", p.name))
+        .collect();
+    let workloads: Vec<Workload> = d
+        .workloads
+        .iter()
+        .zip(&config_hashes)
+        .zip(&config_maps)
+        .map(|((p, hash), config_map)| Workload {
+            name: &p.name,
+            namespace: ns,
+            selector: workload_selector(&p.name, &c.name),
+            image: &d.image,
+            digest_pinned: d.digest_pinned(),
+            path_has_production: catalog.zones.iter().any(|z| z.production),
+            port: p.http.as_ref().map(|h| h.port),
+            probes: p.http.as_ref().map(|h| Probes {
+                liveness: &h.liveness_path,
+                readiness: &h.readiness_path,
+                startup: h.startup.as_ref().map(|(path, s)| (path.as_str(), *s)),
+            }),
+            command: &p.command,
+            args: &p.args,
+            metrics_port: c
+                .metrics
+                .as_ref()
+                .filter(|m| m.workload == p.name)
+                .map(|m| m.port),
+            claims: &p.mounts,
+            recreate: p.recreate,
+            tier: p.tier,
+            replicas: match p.scaling {
+                Scaling::Fixed(n) => Some(n),
+                Scaling::Autoscaled { .. } => None,
+            },
+            spread: match p.scaling {
+                Scaling::Fixed(n) => n > 1,
+                Scaling::Autoscaled { max, .. } => max > 1,
+            },
+            run_as_user: platform.run_as_user,
+            config_map: hash.is_some().then_some(config_map.as_str()),
+            config_hash: hash.clone(),
+            secrets: &c.secrets,
+            tcp_ports: tcp_ports.get(p.name.as_str()).map_or(&[], Vec::as_slice),
+        })
+        .collect();
+    let plans = || d.workloads.iter().zip(&workloads);
+    for (p, w) in plans() {
+        push(workload::service_account(w));
+        match &p.schedule {
+            Some(s) => push(workload::cron_job(w, &s.cron, s.concurrency.as_str())),
+            None => push(workload::deployment(w)),
+        }
+    }
+    for (_, w) in plans().filter(|(p, _)| p.http.is_some()) {
+        push(workload::service(w));
+    }
     let oauth = c
         .middlewares
         .contains(&Middleware::ForwardAuth)
@@ -94,26 +134,74 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
         }
         middlewares.push(format!("{ns}-{}@kubernetescrd", middleware_name(*m)));
     }
-    push(workload::ingress(
-        &w,
-        zone,
-        &platform.ingress_class,
-        &platform.cert_resolver,
-        &c.hosts,
-        &middlewares,
-    ));
+    let http: Vec<(&WorkloadPlan, &HttpPlan, &Workload)> = plans()
+        .filter_map(|(p, w)| p.http.as_ref().map(|h| (p, h, w)))
+        .collect();
+    for (p, h, w) in &http {
+        // Workloads sharing a host set share one certificate, asked for by the first of them.
+        let owner = http
+            .iter()
+            .find(|(_, other, _)| other.hosts == h.hosts)
+            .map_or(p.name.as_str(), |(o, _, _)| o.name.as_str());
+        push(workload::ingress(
+            w,
+            zone,
+            &platform.ingress_class,
+            &platform.cert_resolver,
+            &h.hosts,
+            &h.path,
+            owner,
+            &middlewares,
+        ));
+    }
     if let Some(proxy) = &oauth {
-        for object in oauth_objects(ns, zone, platform, &c.hosts, proxy) {
+        let mut hosts: Vec<String> = Vec::new();
+        for (_, h, _) in &http {
+            for host in &h.hosts {
+                if !hosts.contains(host) {
+                    hosts.push(host.clone());
+                }
+            }
+        }
+        let secret = http.first().map_or("web", |(p, _, _)| p.name.as_str());
+        for object in oauth_objects(ns, zone, platform, &hosts, secret, proxy) {
             push(object);
         }
     }
-    for p in workload::network_policies(&w, zone, &c.egress) {
+    for object in extras::services(c, zone) {
+        push(object);
+    }
+    // Policies: deny all, then admit exactly what each workload needs.
+    push(policy::default_deny(ns));
+    for (p, _, w) in &http {
+        let name = if c.explicit_workloads {
+            format!("allow-traefik-to-{}", p.name)
+        } else {
+            "allow-ingress-from-traefik".to_owned()
+        };
+        push(policy::allow_from(
+            &name,
+            ns,
+            &w.selector,
+            policy::traefik_peers(zone),
+            &[p.http.as_ref().map_or(0, |h| h.port)],
+        ));
+    }
+    push(policy::allow_dns(ns));
+    let egress_pods = match (c.explicit_workloads, workloads.first()) {
+        (false, Some(w)) => w.selector.clone(),
+        _ => labels([("app.kubernetes.io/instance", c.name.as_str())]),
+    };
+    if let Some(p) = policy::allow_egress(ns, &egress_pods, &c.egress) {
         push(p);
     }
-    if !c.config.is_empty() {
+    for object in extras::policies(c, zone, platform) {
+        push(object);
+    }
+    for (p, w) in plans().filter(|(p, _)| !p.config.is_empty()) {
         push(builtin(&ConfigMap {
-            metadata: meta("web-config", Some(ns), BTreeMap::new()),
-            data: Some(c.config.clone()),
+            metadata: meta(w.config_map.unwrap_or_default(), Some(ns), BTreeMap::new()),
+            data: Some(p.config.clone()),
             ..Default::default()
         }));
     }
@@ -144,19 +232,22 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
     for m in &c.middlewares {
         push(middleware(*m, ns, platform, zone));
     }
-    if let (
-        Hosting::Dedicated,
-        Scaling::Autoscaled {
-            min,
-            max,
-            cpu_percent,
-        },
-    ) = (c.hosting, d.scaling)
-    {
-        for object in dedicated(c, d, min, max, cpu_percent, &w.selector) {
+    for object in extras::claims_routes_and_monitors(c, zone) {
+        push(object);
+    }
+    if c.hosting == Hosting::Dedicated {
+        for object in dedicated(c, d, &workloads) {
             push(object);
         }
     }
+}
+
+/// Pod labels of a client's workload.
+fn workload_selector(workload: &str, client: &str) -> BTreeMap<String, String> {
+    labels([
+        ("app.kubernetes.io/name", workload),
+        ("app.kubernetes.io/instance", client),
+    ])
 }
 
 fn namespace(c: &Client, d: &Deployment, zone: &Zone) -> Value {
@@ -178,8 +269,14 @@ fn namespace(c: &Client, d: &Deployment, zone: &Zone) -> Value {
         ("pod-security.kubernetes.io/audit", "restricted"),
         ("pod-security.kubernetes.io/warn", "restricted"),
     ]);
+    let mut metadata = meta(&c.namespace, None, l);
+    if !c.volumes.is_empty() {
+        // Deleting the namespace would delete its volumes: a client removed from the catalog
+        // keeps its namespace until someone who has saved the data deletes it.
+        metadata.annotations = Some(labels([extras::PRUNE_DISABLED]));
+    }
     builtin(&Namespace {
-        metadata: meta(&c.namespace, None, l),
+        metadata,
         ..Default::default()
     })
 }
@@ -253,6 +350,7 @@ fn oauth_objects(
     zone: &Zone,
     platform: &Platform,
     hosts: &[String],
+    secret: &str,
     proxy: &OauthProxy,
 ) -> Vec<Value> {
     let port = i64::from(proxy.port);
@@ -300,8 +398,8 @@ fn oauth_objects(
             }),
         },
         middlewares: &[],
-        // The web Ingress asks for the certificate; this one shares its Secret.
-        secret: "web",
+        // The workload's Ingress asks for the certificate; this one shares its Secret.
+        secret,
         issuer: false,
     };
     vec![
@@ -378,73 +476,61 @@ pub fn middleware(m: Middleware, namespace: &str, platform: &Platform, zone: &Zo
     ))
 }
 
-fn dedicated(
-    c: &Client,
-    d: &Deployment,
-    min: u32,
-    max: u32,
-    cpu_percent: u32,
-    selector: &BTreeMap<String, String>,
-) -> Vec<Value> {
+fn dedicated(c: &Client, d: &Deployment, workloads: &[Workload]) -> Vec<Value> {
     let ns = Some(c.namespace.as_str());
     let i = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
     let q = |s: &str| Quantity(s.to_owned());
-    let quota = crate::model::effective_quota(c.quota.as_ref(), d);
+    let quota = crate::model::effective_quota(c.quota.as_ref(), d, &c.volumes);
     let tier = d.tier;
-    vec![
-        builtin(&HorizontalPodAutoscaler {
-            metadata: meta("web", ns, selector.clone()),
-            spec: Some(HorizontalPodAutoscalerSpec {
-                scale_target_ref: CrossVersionObjectReference {
-                    api_version: Some("apps/v1".into()),
-                    kind: "Deployment".into(),
-                    name: "web".into(),
-                },
-                min_replicas: Some(i(min)),
-                max_replicas: i(max),
-                metrics: Some(vec![MetricSpec {
-                    type_: "Resource".into(),
-                    resource: Some(ResourceMetricSource {
-                        name: "cpu".into(),
-                        target: MetricTarget {
-                            type_: "Utilization".into(),
-                            average_utilization: Some(i(cpu_percent)),
-                            ..Default::default()
-                        },
-                    }),
-                    ..Default::default()
-                }]),
-                ..Default::default()
-            }),
-            ..Default::default()
-        }),
-        builtin(&PodDisruptionBudget {
-            metadata: meta("web", ns, selector.clone()),
+    let mut out = Vec::new();
+    for (p, w) in d.workloads.iter().zip(workloads) {
+        if p.schedule.is_some() {
+            continue;
+        }
+        let floor = match p.scaling {
+            Scaling::Autoscaled {
+                min,
+                max,
+                cpu_percent,
+            } => {
+                out.push(hpa(w, min, max, cpu_percent));
+                min
+            }
+            Scaling::Fixed(n) => n,
+        };
+        out.push(builtin(&PodDisruptionBudget {
+            metadata: meta(w.name, ns, w.selector.clone()),
             spec: Some(PodDisruptionBudgetSpec {
                 // One below the floor, so a drain can always evict a pod.
-                min_available: Some(IntOrString::Int(i(min.saturating_sub(1)))),
+                min_available: Some(IntOrString::Int(i(floor.saturating_sub(1)))),
                 selector: Some(LabelSelector {
-                    match_labels: Some(selector.clone()),
+                    match_labels: Some(w.selector.clone()),
                     ..Default::default()
                 }),
                 unhealthy_pod_eviction_policy: Some("AlwaysAllow".into()),
                 ..Default::default()
             }),
             ..Default::default()
-        }),
+        }));
+    }
+    let mut hard = BTreeMap::from([
+        ("limits.cpu".to_owned(), q(&quota.limits_cpu)),
+        ("limits.memory".to_owned(), q(&quota.limits_memory)),
+        (
+            "persistentvolumeclaims".to_owned(),
+            q(&quota.persistent_volume_claims.to_string()),
+        ),
+        ("requests.cpu".to_owned(), q(&quota.requests_cpu)),
+        ("requests.memory".to_owned(), q(&quota.requests_memory)),
+    ]);
+    if let Some(storage) = &quota.requests_storage {
+        hard.insert("requests.storage".to_owned(), q(storage));
+    }
+    out.extend([
         builtin(&ResourceQuota {
             metadata: meta("compute", ns, BTreeMap::new()),
             spec: Some(ResourceQuotaSpec {
-                hard: Some(BTreeMap::from([
-                    ("limits.cpu".to_owned(), q(&quota.limits_cpu)),
-                    ("limits.memory".to_owned(), q(&quota.limits_memory)),
-                    (
-                        "persistentvolumeclaims".to_owned(),
-                        q(&quota.persistent_volume_claims.to_string()),
-                    ),
-                    ("requests.cpu".to_owned(), q(&quota.requests_cpu)),
-                    ("requests.memory".to_owned(), q(&quota.requests_memory)),
-                ])),
+                hard: Some(hard),
                 ..Default::default()
             }),
             ..Default::default()
@@ -466,5 +552,36 @@ fn dedicated(
                 }],
             }),
         }),
-    ]
+    ]);
+    out
+}
+
+fn hpa(w: &Workload, min: u32, max: u32, cpu_percent: u32) -> Value {
+    let i = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+    builtin(&HorizontalPodAutoscaler {
+        metadata: meta(w.name, Some(w.namespace), w.selector.clone()),
+        spec: Some(HorizontalPodAutoscalerSpec {
+            scale_target_ref: CrossVersionObjectReference {
+                api_version: Some("apps/v1".into()),
+                kind: "Deployment".into(),
+                name: w.name.to_owned(),
+            },
+            min_replicas: Some(i(min)),
+            max_replicas: i(max),
+            metrics: Some(vec![MetricSpec {
+                type_: "Resource".into(),
+                resource: Some(ResourceMetricSource {
+                    name: "cpu".into(),
+                    target: MetricTarget {
+                        type_: "Utilization".into(),
+                        average_utilization: Some(i(cpu_percent)),
+                        ..Default::default()
+                    },
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
 }

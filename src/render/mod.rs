@@ -5,6 +5,7 @@
 pub mod crds;
 
 mod client;
+mod extras;
 mod flux;
 
 /// Names of the Flux Kustomizations every zone has.
@@ -12,6 +13,7 @@ pub mod flux_names {
     pub use super::flux::{FLUX_NAMESPACE, INFRA_CONFIGS, INFRA_CONTROLLERS, TENANTS};
 }
 mod platform;
+mod policy;
 mod workload;
 
 use std::collections::BTreeMap;

@@ -12,7 +12,7 @@ use super::crds::{
     HelmAction, HelmChartConfig, HelmChartConfigSpec, HelmChartTemplate, HelmChartTemplateSpec,
     HelmRelease, HelmReleaseSpec, HelmRepository, HelmRepositorySpec, Remediation, SourceRef,
 };
-use super::workload::{self, Workload};
+use super::workload::{self, Probes, Workload};
 use super::{Placed, Unit, builtin, labels, meta, to_value};
 use crate::catalog::{IngressMode, Middleware, Size, TlsMode};
 use crate::model::{Catalog, Platform, Tier, Zone};
@@ -50,7 +50,14 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
             );
         }
     }
-    for object in traefik(zone, platform) {
+    // Raw TCP ports of the zone's clients, each an entry point of its own.
+    let tcp_ports: std::collections::BTreeSet<u16> = catalog
+        .clients
+        .iter()
+        .filter(|c| c.deployments.contains_key(&zone.name))
+        .flat_map(|c| c.tcp_ports.iter().map(|t| t.port))
+        .collect();
+    for object in traefik(zone, platform, &tcp_ports) {
         push(Unit::InfraControllers, object);
     }
     push(
@@ -92,9 +99,13 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
             image: &page.image,
             digest_pinned: page.image.contains("@sha256:"),
             path_has_production: catalog.zones.iter().any(|z| z.production),
-            port: page.port,
-            health_path: "/",
-            startup_seconds: None,
+            port: Some(page.port),
+            probes: Some(Probes::on("/", None)),
+            command: &[],
+            args: &[],
+            metrics_port: None,
+            claims: &[],
+            recreate: false,
             tier: Tier::of(crate::catalog::Hosting::Shared, Size::Small).unwrap_or(LANDING_TIER),
             replicas: Some(2),
             spread: true,
@@ -102,6 +113,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
             config_map: None,
             config_hash: None,
             secrets: &[],
+            tcp_ports: &[],
         };
         let headers = format!(
             "{ns}-{}@kubernetescrd",
@@ -118,6 +130,8 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
                 &platform.ingress_class,
                 &platform.cert_resolver,
                 std::slice::from_ref(&platform.domain),
+                "/",
+                "landing",
                 &[headers],
             ),
         );
@@ -125,7 +139,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
             Unit::InfraConfigs,
             middleware(Middleware::SecurityHeaders, ns, platform, zone),
         );
-        for p in workload::network_policies(&w, zone, &[]) {
+        for p in super::policy::network_policies(&w, zone, &[]) {
             push(Unit::InfraConfigs, p);
         }
     }
@@ -196,7 +210,15 @@ pub fn traefik_arguments(zone: &Zone, platform: &Platform) -> Vec<String> {
 }
 
 /// Helm values of Traefik for the zone's ingress mode and TLS mode.
-fn traefik_values(zone: &Zone, platform: &Platform) -> Value {
+/// Where Traefik listens inside its pod for a public TCP port: clear of the chart's own
+/// ports (8000, 8443, 8080, 9100), which a public port such as MQTT's 8443 would hit.
+pub const TCP_CONTAINER_PORT_OFFSET: u16 = 10000;
+
+fn traefik_values(
+    zone: &Zone,
+    platform: &Platform,
+    tcp_ports: &std::collections::BTreeSet<u16>,
+) -> Value {
     let class = &platform.ingress_class;
     // ExternalName Services are how a client namespace reaches the OAuth proxy; Traefik
     // refuses them unless told, so only zones with forward-auth allow them.
@@ -262,6 +284,22 @@ fn traefik_values(zone: &Zone, platform: &Platform) -> Value {
             values["updateStrategy"] = json!({"type": "Recreate"});
         }
     }
+    if super::extras::traefik_carries_tcp(zone) {
+        for port in tcp_ports {
+            // On the host network the container port is the node's port.
+            let entry = if zone.ingress == IngressMode::HostNetwork {
+                json!({"port": port, "hostPort": port, "protocol": "TCP"})
+            } else {
+                json!({
+                    "port": u32::from(*port) + u32::from(TCP_CONTAINER_PORT_OFFSET),
+                    "exposedPort": port,
+                    "expose": {"default": true},
+                    "protocol": "TCP",
+                })
+            };
+            values["ports"][super::extras::entry_point(*port)] = entry;
+        }
+    }
     let args = traefik_arguments(zone, platform);
     if !args.is_empty() {
         values["additionalArguments"] = Value::from(args);
@@ -269,8 +307,12 @@ fn traefik_values(zone: &Zone, platform: &Platform) -> Value {
     values
 }
 
-fn traefik(zone: &Zone, platform: &Platform) -> Vec<Value> {
-    let values = traefik_values(zone, platform);
+fn traefik(
+    zone: &Zone,
+    platform: &Platform,
+    tcp_ports: &std::collections::BTreeSet<u16>,
+) -> Vec<Value> {
+    let values = traefik_values(zone, platform, tcp_ports);
     if zone.uses_bundled_traefik() {
         let mut text = String::new();
         crate::emit::document(&mut text, &values);

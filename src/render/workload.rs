@@ -1,11 +1,13 @@
 //! workload: the hardened web workload shared by every client and the landing page:
-//! ServiceAccount, Deployment, Service, Ingress and the namespace's NetworkPolicies.
+//! ServiceAccount, Deployment or CronJob, Service and Ingress.
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{
     Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
 };
+use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
+use k8s_openapi::api::core::v1::PersistentVolumeClaimVolumeSource;
 use k8s_openapi::api::core::v1::{
     Affinity, Capabilities, ConfigMapEnvSource, Container, ContainerPort, EmptyDirVolumeSource,
     EnvFromSource, HTTPGetAction, PodAffinityTerm, PodAntiAffinity, PodSecurityContext, PodSpec,
@@ -14,19 +16,18 @@ use k8s_openapi::api::core::v1::{
     Volume, VolumeMount, WeightedPodAffinityTerm,
 };
 use k8s_openapi::api::networking::v1::{
-    HTTPIngressPath, HTTPIngressRuleValue, IPBlock, Ingress, IngressBackend, IngressRule,
-    IngressServiceBackend, IngressSpec, IngressTLS, NetworkPolicy, NetworkPolicyEgressRule,
-    NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
-    ServiceBackendPort,
+    HTTPIngressPath, HTTPIngressRuleValue, Ingress, IngressBackend, IngressRule,
+    IngressServiceBackend, IngressSpec, IngressTLS, ServiceBackendPort,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::Value;
 
 use super::{builtin, labels, meta};
-use crate::catalog::{IngressMode, Protocol, SecretRef, TlsMode};
-use crate::model::{Egress, Tier, Zone};
+use crate::catalog::{SecretRef, TlsMode};
+use crate::model::{Tier, Zone};
 
 /// Size of the writable /tmp; the read-only root filesystem leaves no other scratch space.
 pub const TMP_SIZE: &str = "256Mi";
@@ -45,9 +46,19 @@ pub struct Workload<'a> {
     pub digest_pinned: bool,
     /// Whether the promotion path ends in a production zone (whose images are digest-pinned).
     pub path_has_production: bool,
-    pub port: u16,
-    pub health_path: &'a str,
-    pub startup_seconds: Option<u32>,
+    /// The `http` container port; `None` for workers and jobs.
+    pub port: Option<u16>,
+    /// `None`: no probes (workers and jobs serve no HTTP).
+    pub probes: Option<Probes<'a>>,
+    /// Overrides of the image's entrypoint and its arguments.
+    pub command: &'a [String],
+    pub args: &'a [String],
+    /// The `metrics` container port.
+    pub metrics_port: Option<u16>,
+    /// Volume -> mount path of the PersistentVolumeClaims the pods mount.
+    pub claims: &'a [(String, String)],
+    /// Replace pods with `Recreate` (a single-node volume cannot follow a surge pod).
+    pub recreate: bool,
     pub tier: Tier,
     /// `None` when an HPA owns the count (Flux would otherwise reset it on every reconcile).
     pub replicas: Option<u32>,
@@ -57,6 +68,28 @@ pub struct Workload<'a> {
     pub config_map: Option<&'a str>,
     pub config_hash: Option<String>,
     pub secrets: &'a [SecretRef],
+    /// Named container ports of raw TCP ports this workload receives.
+    pub tcp_ports: &'a [(String, u16)],
+}
+
+/// The HTTP probe paths of a workload.
+#[derive(Debug, Clone, Copy)]
+pub struct Probes<'a> {
+    pub liveness: &'a str,
+    pub readiness: &'a str,
+    /// Path and the seconds allowed for the first healthy answer.
+    pub startup: Option<(&'a str, u32)>,
+}
+
+impl<'a> Probes<'a> {
+    /// One path for every probe.
+    pub fn on(path: &'a str, startup_seconds: Option<u32>) -> Self {
+        Probes {
+            liveness: path,
+            readiness: path,
+            startup: startup_seconds.map(|s| (path, s)),
+        }
+    }
 }
 
 fn q(s: &str) -> Quantity {
@@ -80,7 +113,7 @@ pub fn service_account(w: &Workload) -> Value {
 
 /// Reasons for the scanner rules the platform departs from on purpose (listed in the README).
 /// Checkov reads them from the Deployment's own annotations; a `=` in a reason breaks it.
-fn scanner_exceptions(w: &Workload) -> BTreeMap<String, String> {
+fn scanner_exceptions(w: &Workload, job: bool) -> BTreeMap<String, String> {
     let mut skips = Vec::new();
     if w.run_as_user < 10000 {
         skips.push(format!(
@@ -98,6 +131,12 @@ fn scanner_exceptions(w: &Workload) -> BTreeMap<String, String> {
             "CKV_K8S_43=the catalog's promotion path has no production zone, where digests are required; this zone runs a tag".to_owned()
         });
     }
+    if w.probes.is_none() && !job {
+        skips.extend([
+            "CKV_K8S_8=a worker serves no HTTP to probe; Kubernetes restarts it when its process exits".to_owned(),
+            "CKV_K8S_9=a worker takes no traffic, so there is nothing to be ready for".to_owned(),
+        ]);
+    }
     skips
         .into_iter()
         .enumerate()
@@ -105,22 +144,23 @@ fn scanner_exceptions(w: &Workload) -> BTreeMap<String, String> {
         .collect()
 }
 
-pub fn deployment(w: &Workload) -> Value {
+/// The hardened pod of a workload: what its Deployment and its CronJob share.
+fn pod_template(w: &Workload, restart_policy: Option<&str>) -> PodTemplateSpec {
     let http_get = |path: &str| HTTPGetAction {
         path: Some(path.to_owned()),
         port: IntOrString::String("http".into()),
         ..Default::default()
     };
-    let probe = |initial: i32, period: i32| Probe {
-        http_get: Some(http_get(w.health_path)),
+    let probe = |path: &str, initial: i32, period: i32| Probe {
+        http_get: Some(http_get(path)),
         initial_delay_seconds: Some(initial),
         period_seconds: Some(period),
         timeout_seconds: Some(2),
         failure_threshold: Some(3),
         ..Default::default()
     };
-    let startup = w.startup_seconds.map(|s| Probe {
-        http_get: Some(http_get(w.health_path)),
+    let startup = w.probes.and_then(|p| p.startup).map(|(path, s)| Probe {
+        http_get: Some(http_get(path)),
         period_seconds: Some(5),
         timeout_seconds: Some(2),
         failure_threshold: Some(i32::try_from(s.div_ceil(5)).unwrap_or(i32::MAX)),
@@ -157,6 +197,22 @@ pub fn deployment(w: &Workload) -> Value {
             ..Default::default()
         });
     }
+    for (claim, path) in w.claims {
+        let volume = format!("volume-{claim}");
+        mounts.push(VolumeMount {
+            name: volume.clone(),
+            mount_path: path.clone(),
+            ..Default::default()
+        });
+        volumes.push(Volume {
+            name: volume,
+            persistent_volume_claim: Some(PersistentVolumeClaimVolumeSource {
+                claim_name: claim.clone(),
+                read_only: None,
+            }),
+            ..Default::default()
+        });
+    }
     let resources = |cpu: &str, memory: &str, ephemeral: &str| {
         BTreeMap::from([
             ("cpu".to_owned(), q(cpu)),
@@ -164,16 +220,26 @@ pub fn deployment(w: &Workload) -> Value {
             ("memory".to_owned(), q(memory)),
         ])
     };
+    let container_port = |name: &str, port: u16| ContainerPort {
+        name: Some(name.into()),
+        container_port: i32::from(port),
+        protocol: Some("TCP".into()),
+        ..Default::default()
+    };
+    let ports: Vec<ContainerPort> = w
+        .port
+        .map(|p| container_port("http", p))
+        .into_iter()
+        .chain(w.metrics_port.map(|p| container_port("metrics", p)))
+        .chain(w.tcp_ports.iter().map(|(name, p)| container_port(name, *p)))
+        .collect();
     let container = Container {
         name: w.name.to_owned(),
         image: Some(w.image.to_owned()),
         image_pull_policy: Some("Always".into()),
-        ports: Some(vec![ContainerPort {
-            name: Some("http".into()),
-            container_port: i32::from(w.port),
-            protocol: Some("TCP".into()),
-            ..Default::default()
-        }]),
+        command: (!w.command.is_empty()).then(|| w.command.to_vec()),
+        args: (!w.args.is_empty()).then(|| w.args.to_vec()),
+        ports: (!ports.is_empty()).then_some(ports),
         env_from: w.config_map.map(|name| {
             vec![EnvFromSource {
                 config_map_ref: Some(ConfigMapEnvSource {
@@ -196,8 +262,8 @@ pub fn deployment(w: &Workload) -> Value {
             )),
             ..Default::default()
         }),
-        liveness_probe: Some(probe(5, 10)),
-        readiness_probe: Some(probe(3, 5)),
+        liveness_probe: w.probes.map(|p| probe(p.liveness, 5, 10)),
+        readiness_probe: w.probes.map(|p| probe(p.readiness, 3, 5)),
         startup_probe: startup,
         security_context: Some(SecurityContext {
             allow_privilege_escalation: Some(false),
@@ -247,45 +313,90 @@ pub fn deployment(w: &Workload) -> Value {
     if let Some(hash) = &w.config_hash {
         template_meta.annotations = Some(labels([("tenantgen.io/config-hash", hash.as_str())]));
     }
+    PodTemplateSpec {
+        metadata: Some(template_meta),
+        spec: Some(PodSpec {
+            affinity,
+            automount_service_account_token: Some(false),
+            containers: vec![container],
+            enable_service_links: Some(false),
+            restart_policy: restart_policy.map(str::to_owned),
+            security_context: Some(PodSecurityContext {
+                fs_group: Some(w.run_as_user),
+                run_as_group: Some(w.run_as_user),
+                run_as_non_root: Some(true),
+                run_as_user: Some(w.run_as_user),
+                seccomp_profile: Some(SeccompProfile {
+                    type_: "RuntimeDefault".into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            service_account_name: Some(w.name.to_owned()),
+            topology_spread_constraints: spread,
+            volumes: Some(volumes),
+            ..Default::default()
+        }),
+    }
+}
+
+fn workload_meta(w: &Workload, job: bool) -> ObjectMeta {
     let mut metadata = meta(w.name, Some(w.namespace), w.selector.clone());
-    let skips = scanner_exceptions(w);
+    let skips = scanner_exceptions(w, job);
     if !skips.is_empty() {
         metadata.annotations = Some(skips);
     }
+    metadata
+}
+
+pub fn deployment(w: &Workload) -> Value {
+    let strategy = if w.recreate {
+        DeploymentStrategy {
+            type_: Some("Recreate".into()),
+            rolling_update: None,
+        }
+    } else {
+        DeploymentStrategy {
+            type_: Some("RollingUpdate".into()),
+            rolling_update: Some(RollingUpdateDeployment {
+                max_surge: Some(IntOrString::Int(1)),
+                max_unavailable: Some(IntOrString::Int(0)),
+            }),
+        }
+    };
     builtin(&Deployment {
-        metadata,
+        metadata: workload_meta(w, false),
         spec: Some(DeploymentSpec {
             replicas: w.replicas.map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
             revision_history_limit: Some(5),
             selector: selector(&w.selector),
-            strategy: Some(DeploymentStrategy {
-                type_: Some("RollingUpdate".into()),
-                rolling_update: Some(RollingUpdateDeployment {
-                    max_surge: Some(IntOrString::Int(1)),
-                    max_unavailable: Some(IntOrString::Int(0)),
-                }),
-            }),
-            template: PodTemplateSpec {
-                metadata: Some(template_meta),
-                spec: Some(PodSpec {
-                    affinity,
-                    automount_service_account_token: Some(false),
-                    containers: vec![container],
-                    enable_service_links: Some(false),
-                    security_context: Some(PodSecurityContext {
-                        fs_group: Some(w.run_as_user),
-                        run_as_group: Some(w.run_as_user),
-                        run_as_non_root: Some(true),
-                        run_as_user: Some(w.run_as_user),
-                        seccomp_profile: Some(SeccompProfile {
-                            type_: "RuntimeDefault".into(),
-                            ..Default::default()
-                        }),
-                        ..Default::default()
-                    }),
-                    service_account_name: Some(w.name.to_owned()),
-                    topology_spread_constraints: spread,
-                    volumes: Some(volumes),
+            strategy: Some(strategy),
+            template: pod_template(w, None),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// How long a due run may still start after its time (a controller restart, say).
+const STARTING_DEADLINE_SECONDS: i64 = 300;
+
+/// A scheduled workload: the same pod as a Deployment's, run to completion on `schedule`.
+pub fn cron_job(w: &Workload, schedule: &str, concurrency: &str) -> Value {
+    builtin(&CronJob {
+        metadata: workload_meta(w, true),
+        spec: Some(CronJobSpec {
+            schedule: schedule.to_owned(),
+            time_zone: Some("Etc/UTC".into()),
+            concurrency_policy: Some(concurrency.to_owned()),
+            starting_deadline_seconds: Some(STARTING_DEADLINE_SECONDS),
+            successful_jobs_history_limit: Some(3),
+            failed_jobs_history_limit: Some(3),
+            job_template: JobTemplateSpec {
+                metadata: Some(meta_without_name(w.selector.clone())),
+                spec: Some(JobSpec {
+                    backoff_limit: Some(2),
+                    template: pod_template(w, Some("Never")),
                     ..Default::default()
                 }),
             },
@@ -428,13 +539,17 @@ pub fn route(r: &Route, zone: &Zone, class: &str, cert_resolver: &str) -> Value 
     })
 }
 
-/// The Ingress of a workload: every host to its Service's `http` port.
+/// The Ingress of a workload: every host to its Service's `http` port. `certificate` names
+/// the workload whose Ingress asks cert-manager for the hosts' certificate.
+#[allow(clippy::too_many_arguments)]
 pub fn ingress(
     w: &Workload,
     zone: &Zone,
     class: &str,
     cert_resolver: &str,
     hosts: &[String],
+    path: &str,
+    certificate: &str,
     middlewares: &[String],
 ) -> Value {
     let r = Route {
@@ -442,7 +557,7 @@ pub fn ingress(
         namespace: w.namespace,
         labels: w.selector.clone(),
         hosts,
-        path: "/",
+        path,
         backend: IngressServiceBackend {
             name: w.name.to_owned(),
             port: Some(ServiceBackendPort {
@@ -451,123 +566,8 @@ pub fn ingress(
             }),
         },
         middlewares,
-        secret: w.name,
-        issuer: true,
+        secret: certificate,
+        issuer: certificate == w.name,
     };
     route(&r, zone, class, cert_resolver)
-}
-
-fn port(protocol: &str, number: u16) -> NetworkPolicyPort {
-    NetworkPolicyPort {
-        protocol: Some(protocol.to_owned()),
-        port: Some(IntOrString::Int(i32::from(number))),
-        ..Default::default()
-    }
-}
-
-/// Default deny both ways; ingress only from the zone's Traefik on the workload port (node
-/// CIDRs in host-network zones, where no pod selector matches Traefik); DNS to kube-dns; and
-/// the declared egress.
-pub fn network_policies(w: &Workload, zone: &Zone, egress: &[Egress]) -> Vec<Value> {
-    let ns = Some(w.namespace);
-    let policy = |name: &str, spec: NetworkPolicySpec| {
-        builtin(&NetworkPolicy {
-            metadata: meta(name, ns, BTreeMap::new()),
-            spec: Some(spec),
-        })
-    };
-    let everything = LabelSelector::default();
-    let mut out = vec![policy(
-        "default-deny",
-        NetworkPolicySpec {
-            pod_selector: Some(everything.clone()),
-            policy_types: Some(vec!["Ingress".into(), "Egress".into()]),
-            ..Default::default()
-        },
-    )];
-    let from = if zone.ingress == IngressMode::HostNetwork {
-        zone.node_cidrs
-            .iter()
-            .map(|cidr| NetworkPolicyPeer {
-                ip_block: Some(IPBlock {
-                    cidr: cidr.clone(),
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .collect()
-    } else {
-        vec![NetworkPolicyPeer {
-            namespace_selector: Some(selector(&labels([(
-                "kubernetes.io/metadata.name",
-                zone.ingress_namespace.as_str(),
-            )]))),
-            pod_selector: Some(selector(&labels([("app.kubernetes.io/name", "traefik")]))),
-            ..Default::default()
-        }]
-    };
-    out.push(policy(
-        "allow-ingress-from-traefik",
-        NetworkPolicySpec {
-            pod_selector: Some(selector(&w.selector)),
-            policy_types: Some(vec!["Ingress".into()]),
-            ingress: Some(vec![NetworkPolicyIngressRule {
-                from: Some(from),
-                ports: Some(vec![port("TCP", w.port)]),
-            }]),
-            ..Default::default()
-        },
-    ));
-    out.push(policy(
-        "allow-dns",
-        NetworkPolicySpec {
-            pod_selector: Some(everything),
-            policy_types: Some(vec!["Egress".into()]),
-            egress: Some(vec![NetworkPolicyEgressRule {
-                to: Some(vec![NetworkPolicyPeer {
-                    namespace_selector: Some(selector(&labels([(
-                        "kubernetes.io/metadata.name",
-                        "kube-system",
-                    )]))),
-                    pod_selector: Some(selector(&labels([("k8s-app", "kube-dns")]))),
-                    ..Default::default()
-                }]),
-                ports: Some(vec![port("UDP", 53), port("TCP", 53)]),
-            }]),
-            ..Default::default()
-        },
-    ));
-    if !egress.is_empty() {
-        out.push(policy(
-            "allow-egress",
-            NetworkPolicySpec {
-                pod_selector: Some(selector(&w.selector)),
-                policy_types: Some(vec!["Egress".into()]),
-                egress: Some(
-                    egress
-                        .iter()
-                        .map(|e| {
-                            let protocol = match e.protocol {
-                                Protocol::Tcp => "TCP",
-                                Protocol::Udp => "UDP",
-                            };
-                            NetworkPolicyEgressRule {
-                                to: Some(vec![NetworkPolicyPeer {
-                                    ip_block: Some(IPBlock {
-                                        cidr: e.cidr.clone(),
-                                        ..Default::default()
-                                    }),
-                                    ..Default::default()
-                                }]),
-                                ports: (!e.ports.is_empty())
-                                    .then(|| e.ports.iter().map(|p| port(protocol, *p)).collect()),
-                            }
-                        })
-                        .collect(),
-                ),
-                ..Default::default()
-            },
-        ));
-    }
-    out
 }

@@ -36,6 +36,12 @@ macro_rules! top_level_kind {
     };
 }
 
+mod routing;
+pub use routing::{
+    IngressRouteTcp, IngressRouteTcpSpec, MatchLabels, ScrapeEndpoint, ServiceMonitor,
+    ServiceMonitorSpec, TcpRoute, TcpService,
+};
+
 // ---------------------------------------------------------------------------
 // Shared references
 // ---------------------------------------------------------------------------

@@ -8,6 +8,10 @@ use crate::catalog::{
     self as raw, Distribution, Hosting, IngressMode, Middleware, Protocol, Size, TlsMode,
 };
 
+mod workload;
+
+pub use workload::{HttpPlan, Schedule, TcpPort, Volume, WorkloadPlan, spread_schedule};
+
 /// Resources and replica count of a tier (SPEC §2, from the source documents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tier {
@@ -53,6 +57,10 @@ pub enum Origin {
     Client,
     Override(String),
     Default,
+    /// Set on the workload itself.
+    Workload,
+    /// One replica, since the workload mounts this single-node volume.
+    SingleNodeVolume(String),
 }
 
 impl std::fmt::Display for Origin {
@@ -62,6 +70,8 @@ impl std::fmt::Display for Origin {
             Origin::Client => f.write_str("client setting"),
             Origin::Override(zone) => write!(f, "override for zone {zone}"),
             Origin::Default => f.write_str("platform default"),
+            Origin::Workload => f.write_str("workload setting"),
+            Origin::SingleNodeVolume(v) => write!(f, "single-node volume {v}"),
         }
     }
 }
@@ -94,6 +104,8 @@ pub struct Platform {
     pub forward_auth_address: Option<String>,
     /// Every secret of a client lies under this Vault path, `{client}` standing for its name.
     pub vault_path_prefix: String,
+    /// Where the Prometheus that scrapes clients runs.
+    pub monitoring_namespace: String,
 }
 
 /// The ranges `ip-allowlist` admits when the catalog names none.
@@ -116,6 +128,8 @@ pub struct Zone {
     pub edge_cidrs: Vec<String>,
     /// The last zone of the path: versions there must be digest-pinned.
     pub production: bool,
+    /// The Prometheus operator runs here: metrics get ServiceMonitors.
+    pub prometheus_operator: bool,
 }
 
 impl Zone {
@@ -167,6 +181,14 @@ pub struct Client {
     pub quota: Option<raw::Quota>,
     /// Zone name -> what runs there; zones the client is not deployed to are absent.
     pub deployments: BTreeMap<String, Deployment>,
+    /// The catalog lists `workloads`; otherwise the client runs the one workload `web` made
+    /// of its own fields, with the object names it always had.
+    pub explicit_workloads: bool,
+    /// Sorted by name.
+    pub volumes: Vec<Volume>,
+    /// In catalog order.
+    pub tcp_ports: Vec<TcpPort>,
+    pub metrics: Option<raw::Metrics>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -190,6 +212,8 @@ pub struct Deployment {
     pub tier: Tier,
     pub scaling: Scaling,
     pub scaling_origin: Origin,
+    /// What runs in this zone, by name: the implicit `web`, or the catalog's workloads.
+    pub workloads: Vec<WorkloadPlan>,
 }
 
 impl Deployment {
@@ -210,21 +234,30 @@ pub struct Capacity {
 }
 
 impl Deployment {
-    /// `None` for a fixed replica count (shared clients have no quota).
+    /// What every workload may run at once in this zone; `None` for a client whose count is
+    /// fixed by the tier alone (shared clients have no quota).
     pub fn required_capacity(&self) -> Option<Capacity> {
-        let Scaling::Autoscaled { max, .. } = self.scaling else {
+        if !matches!(self.scaling, Scaling::Autoscaled { .. }) {
             return None;
+        }
+        let mut total = Capacity {
+            pods: 0,
+            requests_cpu: 0,
+            limits_cpu: 0,
+            requests_memory: 0,
+            limits_memory: 0,
         };
-        let pods = u64::from(max) + 1;
-        let cpu = |q: &str| crate::quantity::cpu_millis(q).unwrap_or(0) * pods;
-        let mem = |q: &str| crate::quantity::bytes(q).unwrap_or(0) * pods;
-        Some(Capacity {
-            pods,
-            requests_cpu: cpu(self.tier.cpu_request),
-            limits_cpu: cpu(self.tier.cpu_limit),
-            requests_memory: mem(self.tier.memory_request),
-            limits_memory: mem(self.tier.memory_limit),
-        })
+        for w in &self.workloads {
+            let pods = w.peak_pods();
+            let cpu = |q: &str| crate::quantity::cpu_millis(q).unwrap_or(0) * pods;
+            let mem = |q: &str| crate::quantity::bytes(q).unwrap_or(0) * pods;
+            total.pods += pods;
+            total.requests_cpu += cpu(w.tier.cpu_request);
+            total.limits_cpu += cpu(w.tier.cpu_limit);
+            total.requests_memory += mem(w.tier.memory_request);
+            total.limits_memory += mem(w.tier.memory_limit);
+        }
+        Some(total)
     }
 }
 
@@ -236,12 +269,18 @@ pub struct QuotaLimits {
     pub limits_cpu: String,
     pub limits_memory: String,
     pub persistent_volume_claims: u32,
+    /// `requests.storage`: set, or the sum of the client's volumes; none without volumes.
+    pub requests_storage: Option<String>,
 }
 
 /// The ResourceQuota of a dedicated client in one zone: what the catalog sets, and for every
 /// field it leaves out the platform default raised to what the autoscaler's maximum and a
 /// rollout need (a lint makes sure the fields it sets admit that much).
-pub fn effective_quota(explicit: Option<&raw::Quota>, d: &Deployment) -> QuotaLimits {
+pub fn effective_quota(
+    explicit: Option<&raw::Quota>,
+    d: &Deployment,
+    volumes: &[Volume],
+) -> QuotaLimits {
     use crate::quantity::{format_bytes, format_cpu};
     let need = d.required_capacity();
     let cpu = |set: Option<&String>, default: u64, need: Option<u64>| {
@@ -267,6 +306,16 @@ pub fn effective_quota(explicit: Option<&raw::Quota>, d: &Deployment) -> QuotaLi
             need.map(|n| n.limits_memory),
         ),
         persistent_volume_claims: q.persistent_volume_claims.unwrap_or(DEFAULT_QUOTA_PVCS),
+        requests_storage: q.requests_storage.clone().or_else(|| {
+            (!volumes.is_empty()).then(|| {
+                format_bytes(
+                    volumes
+                        .iter()
+                        .map(|v| crate::quantity::bytes(&v.size).unwrap_or(0))
+                        .sum(),
+                )
+            })
+        }),
     }
 }
 
@@ -402,6 +451,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
             landing_page,
             middlewares,
             vault_path_prefix,
+            monitoring_namespace,
         } = &spec.platform;
         let middlewares = middlewares.clone().unwrap_or_default();
         let platform = Platform {
@@ -424,6 +474,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
             },
             forward_auth_address: middlewares.forward_auth_address.clone(),
             vault_path_prefix: vault_path_prefix.clone(),
+            monitoring_namespace: monitoring_namespace.clone(),
         };
         let raw_zones = zones_of(spec);
         let last = raw_zones.len().saturating_sub(1);
@@ -442,6 +493,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
                     tls,
                     cluster_issuer,
                     edge_cidrs,
+                    prometheus_operator,
                 } = z;
                 Zone {
                     name: name.clone(),
@@ -465,6 +517,7 @@ impl TryFrom<&raw::Catalog> for Catalog {
                         (None, IngressMode::HostNetwork | IngressMode::LoadBalancer) => Vec::new(),
                     },
                     production: i == last && raw_zones.len() > 1,
+                    prometheus_operator: *prometheus_operator,
                 }
             })
             .collect();
@@ -501,7 +554,20 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
         autoscaling: _,
         quota,
         overrides: _,
+        workloads: _,
+        volumes,
+        tcp_ports,
+        metrics,
     } = c;
+    let volumes: Vec<Volume> = volumes
+        .iter()
+        .map(|(name, v)| Volume {
+            name: name.clone(),
+            size: v.size.clone(),
+            access: v.access,
+            mounts: v.mounts.clone(),
+        })
+        .collect();
     let mut deployments = BTreeMap::new();
     for zone in zones {
         let Some(version) = versions.get(&zone.name) else {
@@ -509,6 +575,12 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
         };
         let (size, size_origin, tier, scaling, scaling_origin) = resolve_zone(c, &zone.name)
             .ok_or_else(|| format!("client `{name}` has no tier in zone `{}`", zone.name))?;
+        let workloads = workload::plans(c, platform, &zone.name, &volumes).ok_or_else(|| {
+            format!(
+                "client `{name}` has a workload without a tier in zone `{}`",
+                zone.name
+            )
+        })?;
         deployments.insert(
             zone.name.clone(),
             Deployment {
@@ -519,6 +591,7 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
                 tier,
                 scaling,
                 scaling_origin,
+                workloads,
             },
         );
     }
@@ -559,5 +632,23 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
         middlewares,
         quota: quota.clone(),
         deployments,
+        explicit_workloads: !c.workloads.is_empty(),
+        volumes,
+        tcp_ports: tcp_ports
+            .iter()
+            .map(|t| TcpPort {
+                name: t.name.clone(),
+                port: t.port,
+                workload: t.workload.clone(),
+                target_port: t.target_port.unwrap_or(t.port),
+                node_port: t.node_port.unwrap_or_else(|| default_node_port(t.port)),
+            })
+            .collect(),
+        metrics: metrics.clone(),
     })
+}
+
+/// The NodePort of a TCP port in edge-proxy zones when the catalog names none.
+pub fn default_node_port(port: u16) -> u16 {
+    30000 + port % 2768
 }
