@@ -4,7 +4,8 @@
 use std::fmt::Write as _;
 
 use crate::cli::ExplainArgs;
-use crate::model::{Scaling, size_name};
+use crate::catalog::{IngressMode, VolumeAccess, WorkloadKind};
+use crate::model::{Client, Deployment, Scaling, Zone, size_name};
 use crate::render;
 use crate::suggest;
 
@@ -61,8 +62,13 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
         c.namespace,
         path.display()
     );
-    let _ = writeln!(out, "  hosts: {} ({})", c.hosts.join(", "), c.hosts_origin);
-    let _ = writeln!(out, "  port: {}, health: {}", c.port, c.health.path);
+    if c.explicit_workloads {
+        // Each workload's hosts, port and probes are listed per zone below.
+        let _ = writeln!(out, "  default hosts: {} ({})", c.hosts.join(", "), c.hosts_origin);
+    } else {
+        let _ = writeln!(out, "  hosts: {} ({})", c.hosts.join(", "), c.hosts_origin);
+        let _ = writeln!(out, "  port: {}, health: {}", c.port, c.health.path);
+    }
     for zone in m
         .zones
         .iter()
@@ -110,6 +116,9 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
                 );
             }
         }
+        if c.explicit_workloads || !c.volumes.is_empty() || !c.tcp_ports.is_empty() || c.metrics.is_some() {
+            out.push_str(&workloads_text(c, d, zone));
+        }
         let opts = options(path, std::path::Path::new("clusters"), &checked, &zone.name);
         let objects = render::zone(m, zone, &opts);
         let mine: Vec<String> = objects
@@ -136,12 +145,17 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
             let _ = writeln!(out, "  includes the hand-written component {comp}");
         }
         let ns = &c.namespace;
+        let main = d
+            .workloads
+            .iter()
+            .find(|w| w.schedule.is_none())
+            .map_or("web", |w| w.name.as_str());
         let _ = writeln!(out, "  inspect (kubectl context of zone {}):", zone.name);
         for cmd in [
             format!("kubectl -n flux-system get kustomization {ns}"),
             format!("kubectl -n {ns} get deployment,pods,service,ingress,networkpolicy"),
-            format!("kubectl -n {ns} describe deployment web"),
-            format!("kubectl -n {ns} logs deployment/web --tail=100"),
+            format!("kubectl -n {ns} describe deployment {main}"),
+            format!("kubectl -n {ns} logs deployment/{main} --tail=100"),
             format!("kubectl -n {ns} get events --sort-by=.lastTimestamp"),
         ] {
             let _ = writeln!(out, "    {cmd}");
@@ -149,4 +163,117 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
     }
     print_data(&out)?;
     Ok(EXIT_OK)
+}
+
+/// The workloads, volumes, TCP ports and metrics of a client in one zone, each with where its
+/// values came from.
+fn workloads_text(c: &Client, d: &Deployment, zone: &Zone) -> String {
+    let mut out = String::from("  workloads:\n");
+    for w in &d.workloads {
+        let kind = match w.kind {
+            WorkloadKind::Http => "http",
+            WorkloadKind::Worker => "worker",
+            WorkloadKind::Cron => "cron",
+        };
+        let _ = write!(
+            out,
+            "    {} ({kind}): size {} ({})",
+            w.name,
+            size_name(w.size),
+            w.size_origin
+        );
+        match (&w.schedule, w.scaling) {
+            (Some(s), _) => {
+                let _ = write!(
+                    out,
+                    ", schedule `{}` -> `{}` UTC, concurrency {}",
+                    s.written,
+                    s.cron,
+                    s.concurrency.as_str()
+                );
+            }
+            (None, Scaling::Fixed(n)) => {
+                let _ = write!(out, ", replicas {n} ({})", w.scaling_origin);
+            }
+            (None, Scaling::Autoscaled { min, max, .. }) => {
+                let _ = write!(
+                    out,
+                    ", autoscaling {min} to {max} ({})",
+                    w.scaling_origin
+                );
+            }
+        }
+        if w.recreate {
+            out.push_str(", replaced with Recreate");
+        }
+        out.push('\n');
+        if let Some(h) = &w.http {
+            let _ = writeln!(
+                out,
+                "      port {}, hosts {} ({}), path {}; probes: liveness {}, readiness {}{}",
+                h.port,
+                h.hosts.join(", "),
+                h.hosts_origin,
+                h.path,
+                h.liveness_path,
+                h.readiness_path,
+                h.startup
+                    .as_ref()
+                    .map(|(p, s)| format!(", startup {p} up to {s} s"))
+                    .unwrap_or_default()
+            );
+        }
+        if !w.command.is_empty() || !w.args.is_empty() {
+            let _ = writeln!(
+                out,
+                "      runs: {}",
+                w.command
+                    .iter()
+                    .chain(&w.args)
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+        }
+    }
+    for v in &c.volumes {
+        let access = match v.access {
+            VolumeAccess::SingleNode => "single-node",
+            VolumeAccess::Shared => "shared",
+        };
+        let mounts: Vec<String> = v.mounts.iter().map(|(w, p)| format!("{w} at {p}")).collect();
+        let _ = writeln!(
+            out,
+            "  volume {}: {} {access}, storage class {}, mounted by {}; never pruned by Flux",
+            v.name,
+            v.size,
+            zone.storage_class.as_deref().unwrap_or("(cluster default)"),
+            if mounts.is_empty() { "nothing".to_owned() } else { mounts.join(", ") }
+        );
+    }
+    for t in &c.tcp_ports {
+        let how = if zone.ingress == IngressMode::EdgeProxy {
+            format!("NodePort {} for the edge proxy to forward", t.node_port)
+        } else {
+            format!("Traefik entry point tcp-{}", t.port)
+        };
+        let _ = writeln!(
+            out,
+            "  tcp port {}: {} -> {}:{} via {how}",
+            t.name, t.port, t.workload, t.target_port
+        );
+    }
+    if let Some(m) = &c.metrics {
+        let monitor = if zone.prometheus_operator {
+            format!("ServiceMonitor {}", m.workload)
+        } else {
+            "no ServiceMonitor (zone without prometheusOperator)".to_owned()
+        };
+        let _ = writeln!(
+            out,
+            "  metrics: {}:{}{} every {}; {monitor}",
+            m.workload, m.port, m.path, m.interval
+        );
+    }
+    out
 }
