@@ -241,7 +241,10 @@ fi
 "#
         ));
     }
-    let listed: Vec<String> = deployments.iter().map(|d| format!("deployment/{d}")).collect();
+    let listed: Vec<String> = deployments
+        .iter()
+        .map(|d| format!("deployment/{d}"))
+        .collect();
     let verb = if deployments.len() == 1 { "is" } else { "are" };
     script.push_str(&format!(
         "echo \"deploy.sh: {} in $NAMESPACE {verb} rolled out\"\n",

@@ -3,8 +3,8 @@
 
 use std::fmt::Write as _;
 
-use crate::cli::ExplainArgs;
 use crate::catalog::{IngressMode, VolumeAccess, WorkloadKind};
+use crate::cli::ExplainArgs;
 use crate::model::{Client, Deployment, Scaling, Zone, size_name};
 use crate::render;
 use crate::suggest;
@@ -64,7 +64,12 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
     );
     if c.explicit_workloads {
         // Each workload's hosts, port and probes are listed per zone below.
-        let _ = writeln!(out, "  default hosts: {} ({})", c.hosts.join(", "), c.hosts_origin);
+        let _ = writeln!(
+            out,
+            "  default hosts: {} ({})",
+            c.hosts.join(", "),
+            c.hosts_origin
+        );
     } else {
         let _ = writeln!(out, "  hosts: {} ({})", c.hosts.join(", "), c.hosts_origin);
         let _ = writeln!(out, "  port: {}, health: {}", c.port, c.health.path);
@@ -116,7 +121,11 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
                 );
             }
         }
-        if c.explicit_workloads || !c.volumes.is_empty() || !c.tcp_ports.is_empty() || c.metrics.is_some() {
+        if c.explicit_workloads
+            || !c.volumes.is_empty()
+            || !c.tcp_ports.is_empty()
+            || c.metrics.is_some()
+        {
             out.push_str(&workloads_text(c, d, zone));
         }
         let opts = options(path, std::path::Path::new("clusters"), &checked, &zone.name);
@@ -196,11 +205,7 @@ fn workloads_text(c: &Client, d: &Deployment, zone: &Zone) -> String {
                 let _ = write!(out, ", replicas {n} ({})", w.scaling_origin);
             }
             (None, Scaling::Autoscaled { min, max, .. }) => {
-                let _ = write!(
-                    out,
-                    ", autoscaling {min} to {max} ({})",
-                    w.scaling_origin
-                );
+                let _ = write!(out, ", autoscaling {min} to {max} ({})", w.scaling_origin);
             }
         }
         if w.recreate {
@@ -241,14 +246,22 @@ fn workloads_text(c: &Client, d: &Deployment, zone: &Zone) -> String {
             VolumeAccess::SingleNode => "single-node",
             VolumeAccess::Shared => "shared",
         };
-        let mounts: Vec<String> = v.mounts.iter().map(|(w, p)| format!("{w} at {p}")).collect();
+        let mounts: Vec<String> = v
+            .mounts
+            .iter()
+            .map(|(w, p)| format!("{w} at {p}"))
+            .collect();
         let _ = writeln!(
             out,
             "  volume {}: {} {access}, storage class {}, mounted by {}; never pruned by Flux",
             v.name,
             v.size,
             zone.storage_class.as_deref().unwrap_or("(cluster default)"),
-            if mounts.is_empty() { "nothing".to_owned() } else { mounts.join(", ") }
+            if mounts.is_empty() {
+                "nothing".to_owned()
+            } else {
+                mounts.join(", ")
+            }
         );
     }
     for t in &c.tcp_ports {

@@ -138,6 +138,14 @@ impl Zone {
         self.distribution == Distribution::K3s && self.ingress_namespace == "kube-system"
     }
 
+    /// The minor version of the zone's Kubernetes (`1.34` -> 34; 0 if unreadable).
+    pub fn kubernetes_minor(&self) -> u32 {
+        self.kubernetes_version
+            .split_once('.')
+            .and_then(|(_, m)| m.parse().ok())
+            .unwrap_or(0)
+    }
+
     /// Whether Traefik in this zone terminates TLS (and so redirects HTTP to HTTPS).
     pub fn terminates_tls(&self) -> bool {
         self.tls != TlsMode::Edge

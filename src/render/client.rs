@@ -109,7 +109,12 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
     for (p, w) in plans() {
         push(workload::service_account(w));
         match &p.schedule {
-            Some(s) => push(workload::cron_job(w, &s.cron, s.concurrency.as_str())),
+            Some(s) => push(workload::cron_job(
+                w,
+                &s.cron,
+                s.concurrency.as_str(),
+                zone.kubernetes_minor() >= 27,
+            )),
             None => push(workload::deployment(w)),
         }
     }

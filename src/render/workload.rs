@@ -382,12 +382,14 @@ pub fn deployment(w: &Workload) -> Value {
 const STARTING_DEADLINE_SECONDS: i64 = 300;
 
 /// A scheduled workload: the same pod as a Deployment's, run to completion on `schedule`.
-pub fn cron_job(w: &Workload, schedule: &str, concurrency: &str) -> Value {
+/// `utc` names the time zone (Kubernetes 1.27 and later); older clusters run schedules in
+/// the controller's zone, UTC on every distribution tenantgen knows.
+pub fn cron_job(w: &Workload, schedule: &str, concurrency: &str, utc: bool) -> Value {
     builtin(&CronJob {
         metadata: workload_meta(w, true),
         spec: Some(CronJobSpec {
             schedule: schedule.to_owned(),
-            time_zone: Some("Etc/UTC".into()),
+            time_zone: utc.then(|| "Etc/UTC".into()),
             concurrency_policy: Some(concurrency.to_owned()),
             starting_deadline_seconds: Some(STARTING_DEADLINE_SECONDS),
             successful_jobs_history_limit: Some(3),
