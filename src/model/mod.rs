@@ -194,7 +194,7 @@ pub struct Client {
     pub explicit_workloads: bool,
     /// Sorted by name.
     pub volumes: Vec<Volume>,
-    /// In catalog order.
+    /// Sorted by name.
     pub tcp_ports: Vec<TcpPort>,
     pub metrics: Option<raw::Metrics>,
 }
@@ -567,6 +567,17 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
         tcp_ports,
         metrics,
     } = c;
+    let mut tcp_ports: Vec<TcpPort> = tcp_ports
+        .iter()
+        .map(|t| TcpPort {
+            name: t.name.clone(),
+            port: t.port,
+            workload: t.workload.clone(),
+            target_port: t.target_port.unwrap_or(t.port),
+            node_port: t.node_port.unwrap_or_else(|| default_node_port(t.port)),
+        })
+        .collect();
+    tcp_ports.sort_by(|a, b| a.name.cmp(&b.name));
     let volumes: Vec<Volume> = volumes
         .iter()
         .map(|(name, v)| Volume {
@@ -642,16 +653,7 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
         deployments,
         explicit_workloads: !c.workloads.is_empty(),
         volumes,
-        tcp_ports: tcp_ports
-            .iter()
-            .map(|t| TcpPort {
-                name: t.name.clone(),
-                port: t.port,
-                workload: t.workload.clone(),
-                target_port: t.target_port.unwrap_or(t.port),
-                node_port: t.node_port.unwrap_or_else(|| default_node_port(t.port)),
-            })
-            .collect(),
+        tcp_ports,
         metrics: metrics.clone(),
     })
 }
