@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use crate::catalog::{IngressMode, VolumeAccess, WorkloadKind};
 use crate::cli::ExplainArgs;
-use crate::model::{Client, Deployment, Scaling, Zone, size_name};
+use crate::model::{Client, Deployment, Platform, Scaling, Zone, size_name};
 use crate::render;
 use crate::suggest;
 
@@ -126,7 +126,7 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
             || !c.tcp_ports.is_empty()
             || c.metrics.is_some()
         {
-            out.push_str(&workloads_text(c, d, zone));
+            out.push_str(&workloads_text(c, d, zone, &m.platform));
         }
         let opts = options(path, std::path::Path::new("clusters"), &checked, &zone.name);
         let objects = render::zone(m, zone, &opts);
@@ -176,7 +176,7 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
 
 /// The workloads, volumes, TCP ports and metrics of a client in one zone, each with where its
 /// values came from.
-fn workloads_text(c: &Client, d: &Deployment, zone: &Zone) -> String {
+fn workloads_text(c: &Client, d: &Deployment, zone: &Zone, platform: &Platform) -> String {
     let mut out = String::from("  workloads:\n");
     for w in &d.workloads {
         let kind = match w.kind {
@@ -284,8 +284,23 @@ fn workloads_text(c: &Client, d: &Deployment, zone: &Zone) -> String {
         };
         let _ = writeln!(
             out,
-            "  metrics: {}:{}{} every {}; {monitor}",
-            m.workload, m.port, m.path, m.interval
+            "  metrics: {}:{}{} every {}, admitted from namespace {}; {monitor}",
+            m.workload, m.port, m.path, m.interval, platform.monitoring_namespace
+        );
+    }
+    if c.hosting == crate::catalog::Hosting::Dedicated {
+        let q = crate::model::effective_quota(c.quota.as_ref(), d, &c.volumes);
+        let _ = writeln!(
+            out,
+            "  quota (the sum over the workloads): requests {} cpu / {}, limits {} cpu / {}, {} claims{}",
+            q.requests_cpu,
+            q.requests_memory,
+            q.limits_cpu,
+            q.limits_memory,
+            q.persistent_volume_claims,
+            q.requests_storage
+                .map(|s| format!(", requests.storage {s}"))
+                .unwrap_or_default()
         );
     }
     out
