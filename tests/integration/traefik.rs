@@ -300,8 +300,18 @@ fn static_config(values: &Value) -> StaticConfig {
             ),
         );
     }
-    // A Service cannot carry two ports with one number, nor a node open one port twice.
+    // A Service cannot carry two ports with one number, nor a node open one port twice (on
+    // the host network Traefik then fails to start: "error while building entryPoint ...:
+    // bind: address already in use"). `metrics`, not started here, still takes its port.
     let mut seen: BTreeMap<(u64, &str), &str> = BTreeMap::new();
+    let mut metrics = json!({"port": 9100, "exposedPort": 9100, "expose": {"default": false}});
+    merge(&mut metrics, &values["ports"]["metrics"]);
+    if host_network || metrics["expose"]["default"] == true {
+        let key = if host_network { "port" } else { "exposedPort" };
+        if let Some(port) = metrics[key].as_u64() {
+            seen.insert((port, "tcp"), "metrics");
+        }
+    }
     for (name, (_, ep)) in &entry_points {
         if !ep.exposed {
             continue;
