@@ -1679,8 +1679,8 @@ fn real_traefik_serves_the_host_network_zone() {
 }
 
 /// The sample catalog's zones, with its defaults (edge CIDRs, TLS modes, k3s's bundled Traefik),
-/// load into a real Traefik without an error, and every host is routed on the entry point the
-/// zone serves visitors on. Hosts behind forward-auth are not visited: the sample's OAuth proxy
+/// load into a real Traefik without an error, every host is routed on the entry point the
+/// zone serves visitors on, and every raw TCP port carries bytes to its Service. Hosts behind forward-auth are not visited: the sample's OAuth proxy
 /// is a cluster DNS name that does not resolve here.
 #[test]
 fn real_traefik_loads_the_sample_zones_cleanly() {
@@ -1694,6 +1694,7 @@ fn real_traefik_loads_the_sample_zones_cleanly() {
     zones.sort();
     assert!(zones.len() >= 3, "the sample renders {zones:?}");
     let mut failed = Vec::new();
+    let mut tcp_ports_tried = 0;
     for zone in &zones {
         let cluster = Cluster::serve(zone, zone_objects(repo.path(), zone), oauth_stub());
         let redirects = cluster.config.args.iter().any(|a| {
@@ -1720,6 +1721,7 @@ fn real_traefik_loads_the_sample_zones_cleanly() {
                     );
                 }
             }
+            tcp_ports_tried += cluster.each_tcp_route_reaches_its_service();
             cluster.assert_clean();
         };
         if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)) {
@@ -1731,6 +1733,10 @@ fn real_traefik_loads_the_sample_zones_cleanly() {
         failed.is_empty(),
         "the sample catalog in a real Traefik:\n{}",
         failed.join("\n")
+    );
+    assert!(
+        tcp_ports_tried > 0,
+        "the sample's raw TCP port (sensorhub's MQTT) is carried by no zone's Traefik"
     );
 }
 
@@ -1781,6 +1787,49 @@ fn exchange(port: u16, line: &str) -> Result<String, String> {
         }
     }
     Ok(String::from_utf8_lossy(&got).into_owned())
+}
+
+impl Cluster {
+    /// Each IngressRouteTCP's entry points carry a connection to the Service it names; how
+    /// many entry points were tried.
+    fn each_tcp_route_reaches_its_service(&self) -> usize {
+        let mut tried = 0;
+        for route in self
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "IngressRouteTCP")
+        {
+            let ns = route["metadata"]["namespace"].as_str().expect("ns");
+            let service = route["spec"]["routes"][0]["services"][0]["name"]
+                .as_str()
+                .expect("service name");
+            for entry_point in as_str_list(&route["spec"]["entryPoints"]) {
+                let ep = self
+                    .config
+                    .entry_points
+                    .get(&entry_point)
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "IngressRouteTCP {ns}/{} names entry point `{entry_point}`, which the \
+                         Traefik values do not define",
+                            route["metadata"]["name"]
+                        )
+                    });
+                let line = format!("CONNECT {ns}");
+                let want = format!("backend {ns}/{service}: {line}\n");
+                let got = exchange(ep.test_port, &line);
+                assert_eq!(
+                    got.as_deref(),
+                    Ok(want.as_str()),
+                    "entry point {entry_point} (IngressRouteTCP {ns}/{}) should carry bytes to \
+                     Service {service}",
+                    route["metadata"]["name"]
+                );
+                tried += 1;
+            }
+        }
+        tried
+    }
 }
 
 impl Zone<'_> {
