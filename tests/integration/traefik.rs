@@ -873,7 +873,11 @@ impl Cluster {
             }
             if answered {
                 missing = now_missing;
-                if missing.is_empty() && all_enabled && self.hosts_answer() {
+                if missing.is_empty()
+                    && all_enabled
+                    && self.hosts_answer()
+                    && self.tcp_routes_answer()
+                {
                     return;
                 }
             }
@@ -906,6 +910,19 @@ impl Cluster {
                 )
             })
         })
+    }
+
+    /// Like [`Cluster::hosts_answer`] for raw TCP: whether every IngressRouteTCP's entry point
+    /// (those the values define) hands a connection to some backend.
+    fn tcp_routes_answer(&self) -> bool {
+        self.objects
+            .iter()
+            .filter(|o| o["kind"] == "IngressRouteTCP")
+            .flat_map(|o| as_str_list(&o["spec"]["entryPoints"]))
+            .filter_map(|name| self.config.entry_points.get(&name))
+            .all(|ep| {
+                exchange(ep.test_port, "PING").is_ok_and(|reply| reply.starts_with("backend "))
+            })
     }
 
     /// Hosts whose routers call the OAuth proxy: a visit asks it, so only the steps that mean
