@@ -1697,8 +1697,9 @@ fn real_traefik_serves_the_host_network_zone() {
 
 /// The sample catalog's zones, with its defaults (edge CIDRs, TLS modes, k3s's bundled Traefik),
 /// load into a real Traefik without an error, every host is routed on the entry point the
-/// zone serves visitors on, and every raw TCP port carries bytes to its Service. Hosts behind forward-auth are not visited: the sample's OAuth proxy
-/// is a cluster DNS name that does not resolve here.
+/// zone serves visitors on, and every raw TCP port carries bytes to its Service. Hosts behind
+/// forward-auth are not visited: the sample's OAuth proxy is a cluster DNS name that does not
+/// resolve here.
 #[test]
 fn real_traefik_loads_the_sample_zones_cleanly() {
     let catalog = std::fs::read_to_string(support::root().join("clients/clients.yaml"))
@@ -2088,6 +2089,21 @@ fn edge_zone_leaves_tcp_ports_to_the_edge() {
         !objects.iter().any(|o| o["kind"] == "IngressRouteTCP"),
         "an IngressRouteTCP is rendered behind the edge proxy"
     );
+    // A node opens each NodePort once: the API server refuses a second Service claiming it.
+    let mut node_ports = BTreeMap::new();
+    for svc in objects.iter().filter(|o| o["kind"] == "Service") {
+        for p in svc["spec"]["ports"].as_array().into_iter().flatten() {
+            if let Some(node_port) = p["nodePort"].as_u64() {
+                let who = format!(
+                    "{}/{}",
+                    svc["metadata"]["namespace"], svc["metadata"]["name"]
+                );
+                if let Some(other) = node_ports.insert(node_port, who.clone()) {
+                    panic!("Services {other} and {who} both claim NodePort {node_port}");
+                }
+            }
+        }
+    }
     for (client, name, public, target) in TCP_PORTS {
         let suffix = format!("-{client}");
         let in_client = |kind: &str, name: &str| {
