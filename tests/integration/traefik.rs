@@ -2096,7 +2096,8 @@ fn edge_zone_leaves_tcp_ports_to_the_edge() {
             if let Some(node_port) = p["nodePort"].as_u64() {
                 let who = format!(
                     "{}/{}",
-                    svc["metadata"]["namespace"], svc["metadata"]["name"]
+                    svc["metadata"]["namespace"].as_str().unwrap_or_default(),
+                    svc["metadata"]["name"].as_str().unwrap_or_default()
                 );
                 if let Some(other) = node_ports.insert(node_port, who.clone()) {
                     panic!("Services {other} and {who} both claim NodePort {node_port}");
