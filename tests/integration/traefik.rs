@@ -139,6 +139,11 @@ struct EntryPoint {
     port: u64,
     /// The port a visitor reaches: the host port on the host network, else the Service's.
     visible: u64,
+    /// Whether a visitor reaches it at all: on the host network every port is the node's,
+    /// else only ports the chart puts on its Service (`expose.default`).
+    exposed: bool,
+    /// `tcp` or `udp`, as the chart writes it into the address.
+    protocol: String,
     /// Where the test binds it.
     test_port: u16,
 }
@@ -216,14 +221,30 @@ fn static_config(values: &Value) -> StaticConfig {
         .unwrap_or_default();
 
     // The chart's entry points and their defaults; `metrics` stays out (no exporter here).
+    // Every other key of `ports` is an entry point of its own (a client's raw TCP port), with
+    // no defaults but the protocol: the chart's Service carries it only if `expose.default`.
     let defaults = json!({
-        "traefik": {"port": 8080, "exposedPort": 8080},
-        "web": {"port": 8000, "exposedPort": 80},
-        "websecure": {"port": 8443, "exposedPort": 443, "http": {"tls": {"enabled": true}}},
+        "traefik": {"port": 8080, "exposedPort": 8080, "expose": {"default": false}},
+        "web": {"port": 8000, "exposedPort": 80, "expose": {"default": true}},
+        "websecure": {"port": 8443, "exposedPort": 443, "expose": {"default": true},
+                      "http": {"tls": {"enabled": true}}},
     });
+    let mut names: BTreeSet<String> = ["traefik", "web", "websecure"]
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    if let Some(ports) = values["ports"].as_object() {
+        // The chart skips a port set to null.
+        names.extend(
+            ports
+                .iter()
+                .filter(|(name, config)| *name != "metrics" && !config.is_null())
+                .map(|(name, _)| name.clone()),
+        );
+    }
     let mut entry_points = BTreeMap::new();
-    for name in ["traefik", "web", "websecure"] {
-        let mut config = defaults[name].clone();
+    for name in &names {
+        let mut config = defaults[name.as_str()].clone();
         let set = &values["ports"][name];
         check_keys(
             set,
@@ -245,23 +266,63 @@ fn static_config(values: &Value) -> StaticConfig {
             &format!("ports.{name}"),
         );
         merge(&mut config, set);
-        let port = config["port"].as_u64().expect("port");
+        let port = config["port"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("ports.{name} has no port: {config}"));
+        if host_network && let Some(host_port) = config["hostPort"].as_u64() {
+            // The chart's own check (`_podtemplate.tpl`): it refuses to render otherwise.
+            assert_eq!(
+                host_port, port,
+                "ports.{name}: the chart fails \"All hostPort must match their respective \
+                 containerPort when `hostNetwork` is enabled\""
+            );
+        }
         let visible = if host_network {
             config["hostPort"].as_u64().unwrap_or(port)
         } else {
             config["exposedPort"].as_u64().unwrap_or(port)
         };
+        let protocol = config["protocol"]
+            .as_str()
+            .unwrap_or("TCP")
+            .to_ascii_lowercase();
         entry_points.insert(
-            name.to_string(),
+            name.clone(),
             (
-                config,
+                config.clone(),
                 EntryPoint {
                     port,
                     visible,
+                    exposed: host_network || config["expose"]["default"] == true,
+                    protocol,
                     test_port: free_port(),
                 },
             ),
         );
+    }
+    // A Service cannot carry two ports with one number, nor a node open one port twice (on
+    // the host network Traefik then fails to start: "error while building entryPoint ...:
+    // bind: address already in use"). `metrics`, not started here, still takes its port.
+    let mut seen: BTreeMap<(u64, &str), &str> = BTreeMap::new();
+    let mut metrics = json!({"port": 9100, "exposedPort": 9100, "expose": {"default": false}});
+    merge(&mut metrics, &values["ports"]["metrics"]);
+    if host_network || metrics["expose"]["default"] == true {
+        let key = if host_network { "port" } else { "exposedPort" };
+        if let Some(port) = metrics[key].as_u64() {
+            seen.insert((port, "tcp"), "metrics");
+        }
+    }
+    for (name, (_, ep)) in &entry_points {
+        if !ep.exposed {
+            continue;
+        }
+        if let Some(other) = seen.insert((ep.visible, ep.protocol.as_str()), name) {
+            panic!(
+                "entry points `{other}` and `{name}` are both visible on {}/{}: the chart's \
+                 Service (or the node) cannot open one port twice",
+                ep.visible, ep.protocol
+            );
+        }
     }
     let test_port_for_visible = |p: u64| {
         entry_points
@@ -270,9 +331,10 @@ fn static_config(values: &Value) -> StaticConfig {
             .map(|(_, ep)| ep.test_port)
     };
     for (name, (config, ep)) in &entry_points {
+        // The chart writes `--entryPoints.<name>.address=<hostIP>:<port>/<protocol>`.
         args.push(format!(
-            "--entryPoints.{name}.address=127.0.0.1:{}/tcp",
-            ep.test_port
+            "--entryPoints.{name}.address=127.0.0.1:{}/{}",
+            ep.test_port, ep.protocol
         ));
         if name == "traefik" {
             continue;
@@ -523,17 +585,44 @@ fn test_catalog(oauth_port: u16) -> String {
         .replace("@OAUTH_PORT@", &oauth_port.to_string())
 }
 
-/// What the rendered tree leaves to the cluster: Endpoints for each Service (the stubs), and the
-/// Secrets external-secrets and cert-manager would write.
+/// The Services IngressRouteTCPs send connections to, as (namespace, name).
+fn tcp_route_services(objects: &[Value]) -> BTreeSet<(String, String)> {
+    objects
+        .iter()
+        .filter(|o| o["kind"] == "IngressRouteTCP")
+        .flat_map(|o| {
+            let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
+            o["spec"]["routes"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r["services"].as_array().into_iter().flatten())
+                .filter_map(move |svc| {
+                    let svc_ns = svc["namespace"].as_str().unwrap_or(ns);
+                    Some((svc_ns.to_string(), svc["name"].as_str()?.to_string()))
+                })
+        })
+        .collect()
+}
+
+/// What the rendered tree leaves to the cluster: Endpoints for each Service (the stubs: line
+/// echoes behind raw TCP routes, HTTP elsewhere), and the Secrets external-secrets and
+/// cert-manager would write.
 fn cluster_objects(objects: &[Value], scratch: &Path) -> (Vec<Value>, Vec<Stub>) {
     let mut made = Vec::new();
     let mut stubs = Vec::new();
+    let tcp = tcp_route_services(objects);
     for o in objects {
         let ns = o["metadata"]["namespace"].as_str().unwrap_or_default();
         let name = o["metadata"]["name"].as_str().unwrap_or_default();
         match o["kind"].as_str() {
             Some("Service") if o["spec"]["type"] != "ExternalName" => {
-                let stub = backend_stub(format!("backend {ns}/{name}"));
+                let identity = format!("backend {ns}/{name}");
+                let stub = if tcp.contains(&(ns.to_string(), name.to_string())) {
+                    Stub::echo(identity)
+                } else {
+                    backend_stub(identity)
+                };
                 let ports: Vec<Value> = o["spec"]["ports"]
                     .as_array()
                     .expect("service ports")
@@ -733,47 +822,61 @@ impl Cluster {
     }
 
     /// Waits (bounded) until Traefik shows an enabled router for every rendered Ingress and
-    /// every Ingress host answers. Routers that stay disabled are left to the steps and
-    /// [`Cluster::assert_clean`], which say why; routers that never appear fail here.
+    /// IngressRouteTCP and every Ingress host answers. Routers that stay disabled are left to
+    /// the steps and [`Cluster::assert_clean`], which say why; routers that never appear fail here.
     fn wait_until_loaded(&self, args: &[String]) {
-        let expected: BTreeSet<String> = self
-            .ingresses()
-            .map(|i| {
-                format!(
-                    "{}-{}-",
-                    i["metadata"]["namespace"].as_str().expect("ns"),
-                    i["metadata"]["name"].as_str().expect("name")
-                )
-            })
-            .collect();
+        // Both providers name a router `<namespace>-<name>-<hash>`.
+        let prefixes = |kind: &str| -> BTreeSet<String> {
+            self.objects
+                .iter()
+                .filter(|o| o["kind"] == kind)
+                .map(|o| {
+                    format!(
+                        "{}-{}-",
+                        o["metadata"]["namespace"].as_str().expect("ns"),
+                        o["metadata"]["name"].as_str().expect("name")
+                    )
+                })
+                .collect()
+        };
+        let expected = [
+            ("http", prefixes("Ingress")),
+            ("tcp", prefixes("IngressRouteTCP")),
+        ];
         let deadline = Instant::now() + Duration::from_secs(20);
-        let mut missing = expected.clone();
+        let mut missing: BTreeSet<String> = expected.iter().flat_map(|(_, p)| p.clone()).collect();
         while Instant::now() < deadline {
-            if let Some(body) = http_get(self.api_port(), "/api/http/routers?per_page=1000")
-                && let Ok(Value::Array(routers)) = serde_json::from_str::<Value>(&body)
-            {
+            let mut all_enabled = true;
+            let mut now_missing = BTreeSet::new();
+            let mut answered = true;
+            for (protocol, wanted) in &expected {
+                let Some(Value::Array(routers)) = http_get(
+                    self.api_port(),
+                    &format!("/api/{protocol}/routers?per_page=1000"),
+                )
+                .and_then(|body| serde_json::from_str::<Value>(&body).ok()) else {
+                    answered = false;
+                    break;
+                };
+                let name_of = |r: &Value| r["name"].as_str().unwrap_or_default().to_string();
                 let ours: Vec<&Value> = routers
                     .iter()
-                    .filter(|r| {
-                        r["name"]
-                            .as_str()
-                            .is_some_and(|n| expected.iter().any(|p| n.starts_with(p.as_str())))
-                    })
+                    .filter(|r| wanted.iter().any(|p| name_of(r).starts_with(p.as_str())))
                     .collect();
-                missing = expected
-                    .iter()
-                    .filter(|p| {
-                        !ours.iter().any(|r| {
-                            r["name"]
-                                .as_str()
-                                .is_some_and(|n| n.starts_with(p.as_str()))
-                        })
-                    })
-                    .cloned()
-                    .collect();
+                now_missing.extend(
+                    wanted
+                        .iter()
+                        .filter(|p| !ours.iter().any(|r| name_of(r).starts_with(p.as_str())))
+                        .cloned(),
+                );
+                all_enabled &= ours.iter().all(|r| r["status"] == "enabled");
+            }
+            if answered {
+                missing = now_missing;
                 if missing.is_empty()
-                    && ours.iter().all(|r| r["status"] == "enabled")
+                    && all_enabled
                     && self.hosts_answer()
+                    && self.tcp_routes_answer()
                 {
                     return;
                 }
@@ -809,6 +912,19 @@ impl Cluster {
         })
     }
 
+    /// Like [`Cluster::hosts_answer`] for raw TCP: whether every IngressRouteTCP's entry point
+    /// (those the values define) hands a connection to some backend.
+    fn tcp_routes_answer(&self) -> bool {
+        self.objects
+            .iter()
+            .filter(|o| o["kind"] == "IngressRouteTCP")
+            .flat_map(|o| as_str_list(&o["spec"]["entryPoints"]))
+            .filter_map(|name| self.config.entry_points.get(&name))
+            .all(|ep| {
+                exchange(ep.test_port, "PING").is_ok_and(|reply| reply.starts_with("backend "))
+            })
+    }
+
     /// Hosts whose routers call the OAuth proxy: a visit asks it, so only the steps that mean
     /// to (with a proxy that answers) visit them.
     fn forward_auth_hosts(&self) -> BTreeSet<&str> {
@@ -826,7 +942,7 @@ impl Cluster {
     /// Errors Traefik logged, minus those about ACME resolvers the test itself removed.
     fn errors(&self) -> Vec<String> {
         let middlewares: BTreeSet<String> = self
-            .api_list("middlewares")
+            .api_list("http/middlewares")
             .iter()
             .filter(|m| m["status"] == "enabled")
             .filter_map(|m| m["name"].as_str().map(str::to_string))
@@ -860,9 +976,9 @@ impl Cluster {
             .collect()
     }
 
-    /// Traefik's runtime view of its HTTP `kind` (routers, middlewares, services).
+    /// Traefik's runtime view of `kind` (`http/routers`, `tcp/services`, `entrypoints`...).
     fn api_list(&self, kind: &str) -> Vec<Value> {
-        let body = http_get(self.api_port(), &format!("/api/http/{kind}?per_page=1000"))
+        let body = http_get(self.api_port(), &format!("/api/{kind}?per_page=1000"))
             .unwrap_or_else(|| panic!("Traefik's API lists {kind}"));
         match serde_json::from_str(&body).expect("API JSON") {
             Value::Array(items) => items,
@@ -873,7 +989,13 @@ impl Cluster {
     /// Routers, middlewares and services Traefik loaded but could not enable, with its reason.
     fn disabled(&self) -> Vec<String> {
         let mut out = Vec::new();
-        for kind in ["routers", "middlewares", "services"] {
+        for kind in [
+            "http/routers",
+            "http/middlewares",
+            "http/services",
+            "tcp/routers",
+            "tcp/services",
+        ] {
             for item in self.api_list(kind) {
                 if item["status"] != "enabled" {
                     out.push(format!(
@@ -1574,9 +1696,10 @@ fn real_traefik_serves_the_host_network_zone() {
 }
 
 /// The sample catalog's zones, with its defaults (edge CIDRs, TLS modes, k3s's bundled Traefik),
-/// load into a real Traefik without an error, and every host is routed on the entry point the
-/// zone serves visitors on. Hosts behind forward-auth are not visited: the sample's OAuth proxy
-/// is a cluster DNS name that does not resolve here.
+/// load into a real Traefik without an error, every host is routed on the entry point the
+/// zone serves visitors on, and every raw TCP port carries bytes to its Service. Hosts behind
+/// forward-auth are not visited: the sample's OAuth proxy is a cluster DNS name that does not
+/// resolve here.
 #[test]
 fn real_traefik_loads_the_sample_zones_cleanly() {
     let catalog = std::fs::read_to_string(support::root().join("clients/clients.yaml"))
@@ -1589,6 +1712,7 @@ fn real_traefik_loads_the_sample_zones_cleanly() {
     zones.sort();
     assert!(zones.len() >= 3, "the sample renders {zones:?}");
     let mut failed = Vec::new();
+    let mut tcp_ports_tried = 0;
     for zone in &zones {
         let cluster = Cluster::serve(zone, zone_objects(repo.path(), zone), oauth_stub());
         let redirects = cluster.config.args.iter().any(|a| {
@@ -1615,6 +1739,7 @@ fn real_traefik_loads_the_sample_zones_cleanly() {
                     );
                 }
             }
+            tcp_ports_tried += cluster.each_tcp_route_reaches_its_service();
             cluster.assert_clean();
         };
         if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)) {
@@ -1627,4 +1752,390 @@ fn real_traefik_loads_the_sample_zones_cleanly() {
         "the sample catalog in a real Traefik:\n{}",
         failed.join("\n")
     );
+    assert!(
+        tcp_ports_tried > 0,
+        "the sample's raw TCP port (sensorhub's MQTT) is carried by no zone's Traefik"
+    );
+}
+
+/// The raw TCP ports tests/traefik/catalog.yaml declares: (client, port name and Service,
+/// public port, container port).
+const TCP_PORTS: [(&str, &str, u64, u64); 2] = [
+    ("echo", "mqtt", 8443, 1883),
+    ("foxtrot", "ircs", 6697, 6697),
+];
+
+/// Whether `labels` (an object) carries every label of `selector` (an object; empty selects all).
+fn selects(selector: &Value, labels: &Value) -> bool {
+    selector
+        .as_object()
+        .is_none_or(|m| m.iter().all(|(k, v)| &labels[k] == v))
+}
+
+/// What one line sent on a raw connection to `port` brings back, up to its newline; an
+/// error says why nothing came.
+fn exchange(port: u16, line: &str) -> Result<String, String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    stream
+        .write_all(format!("{line}\n").as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut got = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match stream.read(&mut byte) {
+            Ok(0) => break,
+            Ok(_) => {
+                got.push(byte[0]);
+                if byte[0] == b'\n' {
+                    break;
+                }
+            }
+            Err(e) if got.is_empty() => {
+                return Err(match e.kind() {
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                        "connected, but nothing came back within 5 s".to_string()
+                    }
+                    _ => e.to_string(),
+                });
+            }
+            Err(_) => break,
+        }
+    }
+    Ok(String::from_utf8_lossy(&got).into_owned())
+}
+
+impl Cluster {
+    /// Each IngressRouteTCP's entry points carry a connection to the Service it names; how
+    /// many entry points were tried.
+    fn each_tcp_route_reaches_its_service(&self) -> usize {
+        let mut tried = 0;
+        for route in self
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "IngressRouteTCP")
+        {
+            let ns = route["metadata"]["namespace"].as_str().expect("ns");
+            let service = route["spec"]["routes"][0]["services"][0]["name"]
+                .as_str()
+                .expect("service name");
+            for entry_point in as_str_list(&route["spec"]["entryPoints"]) {
+                let ep = self
+                    .config
+                    .entry_points
+                    .get(&entry_point)
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "IngressRouteTCP {ns}/{} names entry point `{entry_point}`, which the \
+                         Traefik values do not define",
+                            route["metadata"]["name"]
+                        )
+                    });
+                let line = format!("CONNECT {ns}");
+                let want = format!("backend {ns}/{service}: {line}\n");
+                let got = exchange(ep.test_port, &line);
+                assert_eq!(
+                    got.as_deref(),
+                    Ok(want.as_str()),
+                    "entry point {entry_point} (IngressRouteTCP {ns}/{}) should carry bytes to \
+                     Service {service}",
+                    route["metadata"]["name"]
+                );
+                tried += 1;
+            }
+        }
+        tried
+    }
+}
+
+impl Zone<'_> {
+    /// The namespace of `client` in this zone.
+    fn namespace_of(&self, client: &str) -> String {
+        let suffix = format!("-{client}");
+        self.cluster
+            .objects
+            .iter()
+            .filter(|o| o["kind"] == "Namespace")
+            .filter_map(|o| o["metadata"]["name"].as_str())
+            .find(|ns| ns.ends_with(&suffix))
+            .unwrap_or_else(|| panic!("client {client} has a Namespace"))
+            .to_string()
+    }
+
+    /// Each declared port is an entry point named after it, open where visitors connect (the
+    /// node's port, or the chart's Service port); Traefik opens no other.
+    fn each_tcp_port_is_an_entry_point_and_no_other_is_open(&self) {
+        let mut want: BTreeSet<String> = ["traefik", "web", "websecure"]
+            .into_iter()
+            .map(str::to_string)
+            .collect();
+        for (client, _, public, _) in TCP_PORTS {
+            let name = format!("tcp-{public}");
+            let ep = self
+                .cluster
+                .config
+                .entry_points
+                .get(&name)
+                .unwrap_or_else(|| {
+                    panic!(
+                        "client {client}'s port {public}: the Traefik values define no entry point \
+                     `{name}`; ports: {}",
+                        self.cluster.values["ports"]
+                    )
+                });
+            assert!(
+                ep.exposed && ep.visible == public && ep.protocol == "tcp",
+                "entry point {name} must be reachable on {public}/tcp, got {ep:?}; values: {}",
+                self.cluster.values["ports"][&name]
+            );
+            want.insert(name);
+        }
+        let open: BTreeSet<String> = self
+            .cluster
+            .api_list("entrypoints")
+            .iter()
+            .filter_map(|e| e["name"].as_str().map(str::to_string))
+            .collect();
+        assert_eq!(open, want, "the entry points Traefik opened");
+    }
+
+    /// Bytes sent to a client's public port come back from that client's workload, and only
+    /// from it; the HTTP entry points carry no raw TCP.
+    fn each_tcp_port_reaches_its_own_workload(&self) {
+        for (client, name, public, _) in TCP_PORTS {
+            let ns = self.namespace_of(client);
+            let port = self.cluster.port(&format!("tcp-{public}"));
+            let line = format!("CONNECT {client}");
+            let want = format!("backend {ns}/{name}: {line}\n");
+            let got = exchange(port, &line);
+            assert_eq!(
+                got.as_deref(),
+                Ok(want.as_str()),
+                "a connection to {client}'s public port {public} (entry point tcp-{public}) \
+                 should be echoed by its workload"
+            );
+        }
+        for entry_point in ["web", "websecure"] {
+            let got = exchange(self.cluster.port(entry_point), "CONNECT stranger");
+            assert!(
+                !got.as_deref().unwrap_or_default().contains("backend "),
+                "raw bytes on {entry_point} reached a TCP workload: {got:?}"
+            );
+        }
+    }
+
+    /// What the fake API leaves out (the endpoints controller), checked on the objects: the
+    /// port's Service selects the workload's pods and names a container port there that is
+    /// the declared target, and the NetworkPolicies admit Traefik to that port and no other
+    /// (nothing on the public port unless it is also the target).
+    fn tcp_port_is_admitted_on_its_target_port_only(&self) {
+        let objects = &self.cluster.objects;
+        let traefik_peers = objects
+            .iter()
+            .find(|o| {
+                o["kind"] == "NetworkPolicy"
+                    && o["metadata"]["name"] == "allow-ingress-from-traefik"
+            })
+            .map(|o| o["spec"]["ingress"][0]["from"].clone())
+            .expect("the platform's allow-ingress-from-traefik NetworkPolicy");
+        for (client, name, _, target) in TCP_PORTS {
+            let ns = self.namespace_of(client);
+            let in_ns = |kind: &str| -> Vec<&Value> {
+                objects
+                    .iter()
+                    .filter(|o| o["kind"] == kind && o["metadata"]["namespace"] == ns.as_str())
+                    .collect()
+            };
+            let svc = in_ns("Service")
+                .into_iter()
+                .find(|o| o["metadata"]["name"] == name)
+                .unwrap_or_else(|| panic!("{client} has a Service `{name}`"));
+            let svc_port = &svc["spec"]["ports"][0];
+            let pods = in_ns("Deployment")
+                .into_iter()
+                .map(|d| &d["spec"]["template"])
+                .find(|t| selects(&svc["spec"]["selector"], &t["metadata"]["labels"]))
+                .unwrap_or_else(|| panic!("Service {client}/{name} selects no Deployment's pods"));
+            let container_port = pods["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["ports"].as_array().into_iter().flatten())
+                .find(|p| {
+                    p["name"] == svc_port["targetPort"]
+                        || p["containerPort"] == svc_port["targetPort"]
+                })
+                .and_then(|p| p["containerPort"].as_u64());
+            assert_eq!(
+                container_port,
+                Some(target),
+                "Service {client}/{name} targetPort {} must be the pod's port {target}",
+                svc_port["targetPort"]
+            );
+            let mut admitted = BTreeMap::new();
+            for policy in in_ns("NetworkPolicy").into_iter().filter(|p| {
+                selects(
+                    &p["spec"]["podSelector"]["matchLabels"],
+                    &pods["metadata"]["labels"],
+                )
+            }) {
+                for rule in policy["spec"]["ingress"].as_array().into_iter().flatten() {
+                    for p in rule["ports"].as_array().into_iter().flatten() {
+                        admitted
+                            .entry(p["port"].as_u64().expect("numeric policy port"))
+                            .or_insert_with(Vec::new)
+                            .push((policy["metadata"]["name"].clone(), rule["from"].clone()));
+                    }
+                }
+            }
+            let http_port = pods["spec"]["containers"][0]["ports"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|p| p["name"] == "http")
+                .and_then(|p| p["containerPort"].as_u64());
+            let want: BTreeSet<u64> = http_port.into_iter().chain([target]).collect();
+            let got: BTreeSet<u64> = admitted.keys().copied().collect();
+            assert_eq!(
+                got, want,
+                "the ports NetworkPolicies admit to {client}'s pods (the tcp port's target \
+                 {target}, and the http port if the pods serve one): {admitted:?}"
+            );
+            let from: Vec<&Value> = admitted[&target].iter().map(|(_, from)| from).collect();
+            assert!(
+                from.iter().all(|f| **f == traefik_peers),
+                "{client}'s port {target} must be admitted from Traefik ({traefik_peers}) only: {from:?}"
+            );
+        }
+    }
+}
+
+/// Issue 13 item 4 in a real Traefik: in the load-balancer and host-network zones each
+/// client's raw TCP port is an entry point of its own whose bytes reach that client's workload
+/// (a line echo standing in for an MQTT broker on 1883 behind public 8443, and a second
+/// client's port on its web pods), Traefik loads every IngressRouteTCP without an error, opens
+/// no port nobody declared, and the NetworkPolicies admit the target port only.
+#[test]
+fn a_clients_tcp_port_reaches_its_workload_through_traefik() {
+    let mut failed = Vec::new();
+    for zone in ["lb", "hostnet"] {
+        let cluster = Cluster::start(zone);
+        let z = Zone {
+            cluster: &cluster,
+            tls: if zone == "lb" {
+                Tls::Acme
+            } else {
+                Tls::CertManager
+            },
+        };
+        let steps: [(&str, &dyn Fn()); 4] = [
+            (
+                "each tcp port is an entry point, and no other is open",
+                &|| z.each_tcp_port_is_an_entry_point_and_no_other_is_open(),
+            ),
+            ("each tcp port reaches its own workload", &|| {
+                z.each_tcp_port_reaches_its_own_workload()
+            }),
+            ("the tcp port is admitted on its target port only", &|| {
+                z.tcp_port_is_admitted_on_its_target_port_only()
+            }),
+            ("Traefik accepts every rendered object", &|| {
+                cluster.assert_clean()
+            }),
+        ];
+        for (name, step) in steps {
+            if let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(step)) {
+                let msg = e
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| e.downcast_ref::<&str>().map(|s| (*s).to_string()))
+                    .unwrap_or_default();
+                failed.push(format!("- zone `{zone}`, {name}: {msg}"));
+            }
+        }
+    }
+    if let Err(e) = std::panic::catch_unwind(edge_zone_leaves_tcp_ports_to_the_edge) {
+        let msg = e.downcast_ref::<String>().cloned().unwrap_or_default();
+        failed.push(format!("- zone `edge`: {msg}"));
+    }
+    assert!(
+        failed.is_empty(),
+        "raw TCP ports in a real Traefik:\n{}",
+        failed.join("\n")
+    );
+}
+
+/// Behind the edge proxy Traefik opens no TCP entry point and no IngressRouteTCP is rendered:
+/// each port is a NodePort the edge forwards to, keeping the edge's address (`Local`), which
+/// is the only peer the NetworkPolicy admits, on the target port.
+fn edge_zone_leaves_tcp_ports_to_the_edge() {
+    let oauth = oauth_stub();
+    let repo = render(&test_catalog(oauth.port));
+    let objects = zone_objects(repo.path(), "edge");
+    let values = traefik_values(&objects);
+    let entry_points: Vec<&String> = values["ports"]
+        .as_object()
+        .into_iter()
+        .flat_map(|m| m.keys())
+        .filter(|k| k.starts_with("tcp-"))
+        .collect();
+    assert!(
+        entry_points.is_empty(),
+        "Traefik behind the edge proxy opens {entry_points:?}"
+    );
+    assert!(
+        !objects.iter().any(|o| o["kind"] == "IngressRouteTCP"),
+        "an IngressRouteTCP is rendered behind the edge proxy"
+    );
+    // A node opens each NodePort once: the API server refuses a second Service claiming it.
+    let mut node_ports = BTreeMap::new();
+    for svc in objects.iter().filter(|o| o["kind"] == "Service") {
+        for p in svc["spec"]["ports"].as_array().into_iter().flatten() {
+            if let Some(node_port) = p["nodePort"].as_u64() {
+                let who = format!(
+                    "{}/{}",
+                    svc["metadata"]["namespace"].as_str().unwrap_or_default(),
+                    svc["metadata"]["name"].as_str().unwrap_or_default()
+                );
+                if let Some(other) = node_ports.insert(node_port, who.clone()) {
+                    panic!("Services {other} and {who} both claim NodePort {node_port}");
+                }
+            }
+        }
+    }
+    for (client, name, public, target) in TCP_PORTS {
+        let suffix = format!("-{client}");
+        let in_client = |kind: &str, name: &str| {
+            objects
+                .iter()
+                .find(|o| {
+                    o["kind"] == kind
+                        && o["metadata"]["name"] == name
+                        && o["metadata"]["namespace"]
+                            .as_str()
+                            .is_some_and(|ns| ns.ends_with(&suffix))
+                })
+                .unwrap_or_else(|| panic!("{client} has a {kind} `{name}`"))
+        };
+        let svc = in_client("Service", name);
+        let port = &svc["spec"]["ports"][0];
+        assert!(
+            svc["spec"]["type"] == "NodePort"
+                && svc["spec"]["externalTrafficPolicy"] == "Local"
+                && port["port"] == public
+                && port["nodePort"]
+                    .as_u64()
+                    .is_some_and(|p| (30000..=32767).contains(&p)),
+            "{client}'s port {public} behind the edge: a NodePort keeping the edge's address, got {svc}"
+        );
+        let policy = in_client("NetworkPolicy", &format!("allow-tcp-{name}"));
+        assert_eq!(
+            policy["spec"]["ingress"],
+            json!([{"from": [{"ipBlock": {"cidr": EDGE.to_string() + "/32"}}],
+                    "ports": [{"port": target, "protocol": "TCP"}]}]),
+            "{client}'s port behind the edge is admitted from the edge proxy on {target} only"
+        );
+    }
 }

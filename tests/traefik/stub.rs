@@ -1,4 +1,5 @@
-//! Tiny HTTP/1.1 servers on 127.0.0.1 standing in for client workloads and the OAuth proxy.
+//! Tiny servers on 127.0.0.1 standing in for client workloads and the OAuth proxy: HTTP/1.1,
+//! and a line echo for workloads behind a raw TCP port.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -61,6 +62,53 @@ impl Stub {
             stop,
             accept: Some(accept),
         }
+    }
+}
+
+impl Stub {
+    /// A raw TCP backend: each line it reads comes back as `<identity>: <line>`, so a test
+    /// sees both that its bytes arrived and which workload got them.
+    pub fn echo(identity: String) -> Stub {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind an echo backend");
+        let port = listener.local_addr().expect("addr").port();
+        let stop = Arc::new(AtomicBool::new(false));
+        let identity = Arc::new(identity);
+        let accept_stop = Arc::clone(&stop);
+        let accept = std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if accept_stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let identity = Arc::clone(&identity);
+                std::thread::spawn(move || echo_lines(conn, &identity));
+            }
+        });
+        Stub {
+            port,
+            stop,
+            accept: Some(accept),
+        }
+    }
+}
+
+fn echo_lines(stream: TcpStream, identity: &str) {
+    let Ok(read_half) = stream.try_clone() else {
+        return;
+    };
+    let mut reader = BufReader::new(read_half);
+    let mut stream = stream;
+    let mut line = String::new();
+    while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
+        let reply = format!("{identity}: {line}");
+        if stream
+            .write_all(reply.as_bytes())
+            .and_then(|()| stream.flush())
+            .is_err()
+        {
+            return;
+        }
+        line.clear();
     }
 }
 
