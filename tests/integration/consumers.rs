@@ -801,7 +801,10 @@ fn crd_problems(
     validators: &BTreeMap<(String, String), jsonschema::Validator>,
     object: &Value,
 ) -> Option<Vec<String>> {
-    let key = (s(object, "/apiVersion").to_owned(), s(object, "/kind").to_owned());
+    let key = (
+        s(object, "/apiVersion").to_owned(),
+        s(object, "/kind").to_owned(),
+    );
     let validator = validators.get(&key)?;
     let mut problems: Vec<String> = validator
         .iter_errors(object)
@@ -814,7 +817,9 @@ fn crd_problems(
         .flatten()
     {
         if !METADATA_FIELDS.contains(&field.as_str()) {
-            problems.push(format!("/metadata/{field}: not an ObjectMeta field tenantgen sets"));
+            problems.push(format!(
+                "/metadata/{field}: not an ObjectMeta field tenantgen sets"
+            ));
         } else if matches!(field.as_str(), "labels" | "annotations")
             && !value
                 .as_object()

@@ -1,0 +1,608 @@
+//! Clients with several workloads, volumes, raw TCP ports and metrics (SPEC §2.1), as a user
+//! of the rendered tree would notice them: a single-node volume never meets a surge pod, data
+//! outlives Flux's prune, a TCP port or the scraper reaches exactly one port of one workload,
+//! scheduled jobs do not all start at once, and the quota admits what the workloads run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::support::root;
+
+fn s<'a>(v: &'a Value, pointer: &str) -> &'a str {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or("")
+}
+
+fn list<'a>(v: &'a Value, pointer: &str) -> &'a [Value] {
+    v.pointer(pointer)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+fn fixture() -> PathBuf {
+    root().join("tests/fixtures/valid/workloads.yaml")
+}
+
+/// One zone's rendering of a catalog.
+struct Zone {
+    model: tenantgen::model::Zone,
+    objects: Vec<Value>,
+}
+
+impl Zone {
+    fn of(&self, kind: &str, namespace: &str) -> impl Iterator<Item = &Value> {
+        let (kind, namespace) = (kind.to_owned(), namespace.to_owned());
+        self.objects
+            .iter()
+            .filter(move |o| s(o, "/kind") == kind && s(o, "/metadata/namespace") == namespace)
+    }
+
+    fn named(&self, kind: &str, namespace: &str, name: &str) -> Option<&Value> {
+        self.of(kind, namespace)
+            .find(|o| s(o, "/metadata/name") == name)
+    }
+
+    fn namespace(&self, name: &str) -> &Value {
+        self.objects
+            .iter()
+            .find(|o| s(o, "/kind") == "Namespace" && s(o, "/metadata/name") == name)
+            .unwrap_or_else(|| panic!("{}: namespace {name} is rendered", self.model.name))
+    }
+}
+
+fn render(catalog: &Path) -> (tenantgen::model::Catalog, Vec<Zone>) {
+    let model = tenantgen::check::check_file(catalog)
+        .unwrap_or_else(|e| panic!("{} is valid: {e:?}", catalog.display()))
+        .model;
+    let zones = model
+        .zones
+        .iter()
+        .map(|z| Zone {
+            model: z.clone(),
+            objects: tenantgen::render::zone(&model, z, &tenantgen::render::Options::default())
+                .into_iter()
+                .map(|p| p.object)
+                .collect(),
+        })
+        .collect();
+    (model, zones)
+}
+
+fn render_text(text: &str) -> (tenantgen::model::Catalog, Vec<Zone>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("clients.yaml");
+    std::fs::write(&path, text).expect("write");
+    render(&path)
+}
+
+/// Whether `selector` (matchLabels) selects pods labelled `labels`.
+fn selects(selector: &Value, labels: &Value) -> bool {
+    selector
+        .as_object()
+        .is_some_and(|m| !m.is_empty() && m.iter().all(|(k, v)| labels.get(k) == Some(v)))
+}
+
+fn pod_spec(workload: &Value) -> &Value {
+    match s(workload, "/kind") {
+        "CronJob" => &workload["spec"]["jobTemplate"]["spec"]["template"]["spec"],
+        _ => &workload["spec"]["template"]["spec"],
+    }
+}
+
+fn pod_labels(workload: &Value) -> &Value {
+    match s(workload, "/kind") {
+        "CronJob" => &workload["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"],
+        _ => &workload["spec"]["template"]["metadata"]["labels"],
+    }
+}
+
+fn claims(workload: &Value) -> Vec<&str> {
+    list(pod_spec(workload), "/volumes")
+        .iter()
+        .filter_map(|v| v.pointer("/persistentVolumeClaim/claimName"))
+        .filter_map(Value::as_str)
+        .collect()
+}
+
+/// The container port named `name` of a workload's pods.
+fn container_port(workload: &Value, name: &str) -> Option<i64> {
+    list(pod_spec(workload), "/containers")
+        .iter()
+        .flat_map(|c| list(c, "/ports"))
+        .find(|p| s(p, "/name") == name)
+        .and_then(|p| p["containerPort"].as_i64())
+}
+
+#[test]
+fn a_workload_on_a_single_node_volume_runs_one_pod_replaced_not_surged() {
+    let mut checked = 0;
+    for catalog in [fixture(), root().join("clients/clients.yaml")] {
+        let (model, zones) = render(&catalog);
+        for zone in &zones {
+            for c in &model.clients {
+                let ns = c.namespace.as_str();
+                let single: BTreeSet<&str> = zone
+                    .of("PersistentVolumeClaim", ns)
+                    .filter(|p| list(p, "/spec/accessModes") == [Value::from("ReadWriteOnce")])
+                    .map(|p| s(p, "/metadata/name"))
+                    .collect();
+                for d in zone.of("Deployment", ns) {
+                    let name = s(d, "/metadata/name");
+                    let at = format!("{}/{ns}/{name}", zone.model.name);
+                    let hpa = zone.of("HorizontalPodAutoscaler", ns).find(|h| {
+                        s(h, "/spec/scaleTargetRef/name") == name
+                            && s(h, "/spec/scaleTargetRef/kind") == "Deployment"
+                    });
+                    if !claims(d).iter().any(|c| single.contains(c)) {
+                        continue;
+                    }
+                    checked += 1;
+                    assert_eq!(d["spec"]["replicas"], 1, "{at}: one pod on the volume");
+                    assert_eq!(
+                        s(d, "/spec/strategy/type"),
+                        "Recreate",
+                        "{at}: a surge pod could not attach the volume (Multi-Attach error)"
+                    );
+                    assert!(
+                        d.pointer("/spec/strategy/rollingUpdate").is_none(),
+                        "{at}: Recreate takes no rollingUpdate"
+                    );
+                    assert!(hpa.is_none(), "{at}: no autoscaler may add a pod");
+                }
+            }
+        }
+    }
+    // orchard/queue and beacon/broker in 3 zones, sensorhub/broker in 3.
+    assert!(
+        checked >= 9,
+        "single-node workloads were checked ({checked})"
+    );
+
+    // A shared volume does not pin its workloads: orchard's api keeps its autoscaler and
+    // rolling update in production.
+    let (_, zones) = render(&fixture());
+    let production = zones
+        .iter()
+        .find(|z| z.model.name == "production")
+        .expect("zone");
+    let api = production
+        .named("Deployment", "ded-orchard", "api")
+        .expect("api");
+    assert!(claims(api).contains(&"uploads"));
+    assert_eq!(s(api, "/spec/strategy/type"), "RollingUpdate");
+    assert!(
+        api.pointer("/spec/replicas").is_none(),
+        "the HPA owns the count"
+    );
+    assert!(
+        production
+            .named("HorizontalPodAutoscaler", "ded-orchard", "api")
+            .is_some()
+    );
+}
+
+#[test]
+fn volumes_outlive_flux_prune_and_use_the_zone_storage_class() {
+    let prune = "/metadata/annotations/kustomize.toolkit.fluxcd.io~1prune";
+    let mut claims_seen = 0;
+    for catalog in [fixture(), root().join("clients/clients.yaml")] {
+        let (model, zones) = render(&catalog);
+        for zone in &zones {
+            let class = zone.model.storage_class.as_deref().expect("storage class");
+            for c in model
+                .clients
+                .iter()
+                .filter(|c| c.deployments.contains_key(&zone.model.name))
+            {
+                let ns = c.namespace.as_str();
+                let at = format!("{}/{}", zone.model.name, c.name);
+                let pvcs: Vec<&Value> = zone.of("PersistentVolumeClaim", ns).collect();
+                assert_eq!(pvcs.len(), c.volumes.len(), "{at}: a claim per volume");
+                for v in &c.volumes {
+                    let p = zone
+                        .named("PersistentVolumeClaim", ns, &v.name)
+                        .unwrap_or_else(|| panic!("{at}: claim {}", v.name));
+                    claims_seen += 1;
+                    assert_eq!(
+                        s(p, prune),
+                        "disabled",
+                        "{at}/{}: Flux never deletes data",
+                        v.name
+                    );
+                    assert_eq!(s(p, "/spec/storageClassName"), class, "{at}/{}", v.name);
+                    assert_eq!(s(p, "/spec/resources/requests/storage"), v.size);
+                    let mode = match v.access {
+                        tenantgen::catalog::VolumeAccess::SingleNode => "ReadWriteOnce",
+                        tenantgen::catalog::VolumeAccess::Shared => "ReadWriteMany",
+                    };
+                    assert_eq!(list(p, "/spec/accessModes"), [Value::from(mode)], "{at}");
+                }
+                // Deleting the namespace would delete its claims with it.
+                let expected = if c.volumes.is_empty() { "" } else { "disabled" };
+                assert_eq!(s(zone.namespace(ns), prune), expected, "{at}: namespace");
+            }
+        }
+    }
+    assert!(claims_seen >= 12, "claims were checked ({claims_seen})");
+}
+
+/// Every (port, protocol) a namespace's NetworkPolicies admit into pods labelled `labels`,
+/// with the peers admitting it.
+fn admitted(zone: &Zone, ns: &str, labels: &Value) -> BTreeMap<i64, Vec<Value>> {
+    let mut out: BTreeMap<i64, Vec<Value>> = BTreeMap::new();
+    for p in zone.of("NetworkPolicy", ns) {
+        let selector = &p["spec"]["podSelector"]["matchLabels"];
+        let all = p["spec"]["podSelector"]
+            .as_object()
+            .is_some_and(|m| m.is_empty());
+        if !all && !selects(selector, labels) {
+            continue;
+        }
+        for rule in list(p, "/spec/ingress") {
+            let ports = list(rule, "/ports");
+            assert!(
+                !ports.is_empty(),
+                "{}: {} admits every port",
+                zone.model.name,
+                s(p, "/metadata/name")
+            );
+            for port in ports {
+                assert_eq!(s(port, "/protocol"), "TCP");
+                out.entry(port["port"].as_i64().expect("numbered port"))
+                    .or_default()
+                    .extend(list(rule, "/from").iter().cloned());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_tcp_port_and_the_scraper_each_reach_exactly_their_port_of_their_workload() {
+    let mut seen = (0, 0);
+    for catalog in [fixture(), root().join("clients/clients.yaml")] {
+        let (model, zones) = render(&catalog);
+        for zone in &zones {
+            for c in model
+                .clients
+                .iter()
+                .filter(|c| c.deployments.contains_key(&zone.model.name))
+            {
+                let ns = c.namespace.as_str();
+                for d in zone.of("Deployment", ns).chain(zone.of("CronJob", ns)) {
+                    let workload = s(d, "/metadata/name");
+                    let at = format!("{}/{ns}/{workload}", zone.model.name);
+                    let ports = admitted(zone, ns, pod_labels(d));
+                    let mut expected = BTreeSet::new();
+                    if let Some(http) = container_port(d, "http") {
+                        expected.insert(http);
+                    }
+                    for t in c.tcp_ports.iter().filter(|t| t.workload == workload) {
+                        seen.0 += 1;
+                        expected.insert(i64::from(t.target_port));
+                        assert_eq!(
+                            container_port(d, &t.name),
+                            Some(i64::from(t.target_port)),
+                            "{at}: the pods name the port the Service targets"
+                        );
+                        let policy = zone
+                            .named("NetworkPolicy", ns, &format!("allow-tcp-{}", t.name))
+                            .unwrap_or_else(|| panic!("{at}: a policy for {}", t.name));
+                        assert_eq!(
+                            policy["spec"]["podSelector"]["matchLabels"],
+                            serde_json::json!({
+                                "app.kubernetes.io/instance": c.name,
+                                "app.kubernetes.io/name": workload,
+                            }),
+                            "{at}: only the receiving workload"
+                        );
+                        let rules = list(policy, "/spec/ingress");
+                        assert_eq!(rules.len(), 1, "{at}");
+                        assert_eq!(
+                            list(&rules[0], "/ports"),
+                            [serde_json::json!({"port": t.target_port, "protocol": "TCP"})],
+                            "{at}: exactly the port"
+                        );
+                        assert!(!list(&rules[0], "/from").is_empty(), "{at}: from someone");
+                    }
+                    if let Some(m) = c.metrics.as_ref().filter(|m| m.workload == workload) {
+                        seen.1 += 1;
+                        expected.insert(i64::from(m.port));
+                        assert_eq!(container_port(d, "metrics"), Some(i64::from(m.port)));
+                        let policy = zone
+                            .named(
+                                "NetworkPolicy",
+                                ns,
+                                &format!("allow-monitoring-to-{workload}"),
+                            )
+                            .unwrap_or_else(|| panic!("{at}: a policy for the scraper"));
+                        let rules = list(policy, "/spec/ingress");
+                        assert_eq!(rules.len(), 1, "{at}");
+                        assert_eq!(
+                            list(&rules[0], "/ports"),
+                            [serde_json::json!({"port": m.port, "protocol": "TCP"})],
+                            "{at}: the metrics port only"
+                        );
+                        assert_eq!(
+                            list(&rules[0], "/from"),
+                            [serde_json::json!({"namespaceSelector": {"matchLabels": {
+                                "kubernetes.io/metadata.name": model.platform.monitoring_namespace,
+                            }}})],
+                            "{at}: the monitoring namespace only"
+                        );
+                    }
+                    assert_eq!(
+                        ports.keys().copied().collect::<BTreeSet<_>>(),
+                        expected,
+                        "{at}: admitted ports"
+                    );
+                    // The monitoring namespace reaches nothing but the metrics port.
+                    for (port, peers) in &ports {
+                        let from_monitoring = peers.iter().any(|p| {
+                            s(
+                                p,
+                                "/namespaceSelector/matchLabels/kubernetes.io~1metadata.name",
+                            ) == model.platform.monitoring_namespace
+                        });
+                        let metrics = c
+                            .metrics
+                            .as_ref()
+                            .filter(|m| m.workload == workload)
+                            .map(|m| i64::from(m.port));
+                        assert_eq!(from_monitoring, metrics == Some(*port), "{at}: port {port}");
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        seen.0 >= 9 && seen.1 >= 9,
+        "ports and scrapers were checked ({seen:?})"
+    );
+}
+
+#[test]
+fn a_service_monitor_exists_only_with_the_operator_and_selects_the_metrics_service() {
+    let mut monitors = 0;
+    for catalog in [fixture(), root().join("clients/clients.yaml")] {
+        let (model, zones) = render(&catalog);
+        for zone in &zones {
+            for c in model
+                .clients
+                .iter()
+                .filter(|c| c.deployments.contains_key(&zone.model.name))
+            {
+                let ns = c.namespace.as_str();
+                let at = format!("{}/{}", zone.model.name, c.name);
+                let found: Vec<&Value> = zone.of("ServiceMonitor", ns).collect();
+                let Some(m) = c
+                    .metrics
+                    .as_ref()
+                    .filter(|_| zone.model.prometheus_operator)
+                else {
+                    assert!(
+                        found.is_empty(),
+                        "{at}: no operator or no metrics, no ServiceMonitor"
+                    );
+                    continue;
+                };
+                assert_eq!(found.len(), 1, "{at}: one ServiceMonitor");
+                monitors += 1;
+                let monitor = found[0];
+                assert!(
+                    monitor.pointer("/spec/namespaceSelector").is_none(),
+                    "{at}: its own namespace"
+                );
+                let selector = &monitor["spec"]["selector"]["matchLabels"];
+                let selected: Vec<&Value> = zone
+                    .of("Service", ns)
+                    .filter(|svc| selects(selector, &svc["metadata"]["labels"]))
+                    .collect();
+                let names: Vec<&str> = selected.iter().map(|v| s(v, "/metadata/name")).collect();
+                assert_eq!(
+                    names,
+                    [format!("{}-metrics", m.workload)],
+                    "{at}: selects exactly"
+                );
+                let service = selected[0];
+                for e in list(monitor, "/spec/endpoints") {
+                    assert_eq!(s(e, "/path"), m.path, "{at}");
+                    assert!(
+                        list(service, "/spec/ports")
+                            .iter()
+                            .any(|p| s(p, "/name") == s(e, "/port")),
+                        "{at}: the endpoint's port `{}` is a port of the Service",
+                        s(e, "/port")
+                    );
+                }
+                // ... whose pods are the workload's and serve the named metrics port.
+                let workload = zone
+                    .named("Deployment", ns, &m.workload)
+                    .unwrap_or_else(|| panic!("{at}: {} runs", m.workload));
+                assert!(
+                    selects(&service["spec"]["selector"], pod_labels(workload)),
+                    "{at}"
+                );
+                assert_eq!(
+                    s(service, "/spec/ports/0/targetPort"),
+                    "metrics",
+                    "{at}: targets the named port"
+                );
+                assert!(container_port(workload, "metrics").is_some(), "{at}");
+            }
+        }
+    }
+    // orchard and beacon in the fixture's production zone.
+    assert!(monitors >= 2, "ServiceMonitors were checked ({monitors})");
+}
+
+#[test]
+fn cron_jobs_forbid_overlap_by_default_and_h_becomes_a_minute_of_their_own() {
+    let (_, zones) = render(&fixture());
+    let mut minutes = BTreeSet::new();
+    for zone in &zones {
+        let nightly = zone
+            .named("CronJob", "ded-orchard", "nightly")
+            .expect("nightly");
+        assert_eq!(
+            s(nightly, "/spec/concurrencyPolicy"),
+            "Forbid",
+            "the default"
+        );
+        let fields: Vec<&str> = s(nightly, "/spec/schedule").split(' ').collect();
+        assert_eq!(fields.len(), 5);
+        let minute: u32 = fields[0].parse().expect("H became a number");
+        assert!(minute < 60);
+        assert_eq!(fields[1..], ["3", "*", "*", "*"]);
+        minutes.insert(minute);
+        let sweep = zone
+            .named("CronJob", "ded-orchard", "sweep")
+            .expect("sweep");
+        assert_eq!(s(sweep, "/spec/concurrencyPolicy"), "Replace", "as written");
+        assert_eq!(
+            s(sweep, "/spec/schedule"),
+            "*/15 * * * *",
+            "no H, unchanged"
+        );
+    }
+    assert_eq!(minutes.len(), 1, "stable across zones");
+
+    // 50 clients asking for `H 3 * * *` do not all start at the same minute.
+    let mut text = String::from(
+        "apiVersion: tenantgen.io/v1alpha1
+kind: ClientCatalog
+metadata: {name: many}
+spec:
+  platform: {domain: hosting.example.com}
+  zones:
+    - {name: only, distribution: managed, ingress: load-balancer}
+  clients:
+",
+    );
+    for i in 0..50 {
+        text.push_str(&format!(
+            "    - name: client-{i:02}
+      hosting: shared
+      size: small
+      image: registry.example.com/c{i}/app
+      versions: {{only: \"1.0.0\"}}
+      workloads:
+        web: {{}}
+        report: {{kind: cron, schedule: \"H 3 * * *\", command: [/app/report]}}
+"
+        ));
+    }
+    let (_, zones) = render_text(&text);
+    let schedules: Vec<String> = zones[0]
+        .objects
+        .iter()
+        .filter(|o| s(o, "/kind") == "CronJob")
+        .map(|o| s(o, "/spec/schedule").to_owned())
+        .collect();
+    assert_eq!(schedules.len(), 50);
+    let minutes: BTreeSet<&str> = schedules
+        .iter()
+        .map(|sch| {
+            let (minute, rest) = sch.split_once(' ').expect("five fields");
+            assert_eq!(rest, "3 * * *", "{sch}");
+            minute
+        })
+        .collect();
+    assert!(minutes.len() > 10, "the minutes are spread: {minutes:?}");
+}
+
+/// CPU millis and memory bytes a pod template asks for (requests, limits), over its containers.
+fn pod_resources(workload: &Value) -> [u64; 4] {
+    let mut out = [0; 4];
+    for c in list(pod_spec(workload), "/containers") {
+        let cpu = |p: &str| tenantgen::quantity::cpu_millis(s(c, p)).expect("cpu");
+        let mem = |p: &str| tenantgen::quantity::bytes(s(c, p)).expect("memory");
+        out[0] += cpu("/resources/requests/cpu");
+        out[1] += cpu("/resources/limits/cpu");
+        out[2] += mem("/resources/requests/memory");
+        out[3] += mem("/resources/limits/memory");
+    }
+    out
+}
+
+#[test]
+fn a_dedicated_quota_admits_every_workload_at_its_peak_and_its_volumes() {
+    let mut quotas = 0;
+    for catalog in [fixture(), root().join("clients/clients.yaml")] {
+        let (model, zones) = render(&catalog);
+        for zone in &zones {
+            for c in model
+                .clients
+                .iter()
+                .filter(|c| c.deployments.contains_key(&zone.model.name))
+            {
+                let ns = c.namespace.as_str();
+                let at = format!("{}/{}", zone.model.name, c.name);
+                let Some(quota) = zone.named("ResourceQuota", ns, "compute") else {
+                    assert_eq!(c.hosting, tenantgen::catalog::Hosting::Shared, "{at}");
+                    continue;
+                };
+                quotas += 1;
+                let mut need = [0u64; 4];
+                for w in zone.of("Deployment", ns).chain(zone.of("CronJob", ns)) {
+                    let name = s(w, "/metadata/name");
+                    let surge = u64::from(s(w, "/spec/strategy/type") == "RollingUpdate");
+                    let hpa = zone.named("HorizontalPodAutoscaler", ns, name);
+                    let pods = match (s(w, "/kind"), hpa) {
+                        ("CronJob", _) if s(w, "/spec/concurrencyPolicy") == "Allow" => 2,
+                        ("CronJob", _) => 1,
+                        (_, Some(h)) => h["spec"]["maxReplicas"].as_u64().expect("max") + surge,
+                        (_, None) => w["spec"]["replicas"].as_u64().expect("replicas") + surge,
+                    };
+                    for (n, r) in need.iter_mut().zip(pod_resources(w)) {
+                        *n += r * pods;
+                    }
+                }
+                let hard = |k: &str| s(quota, &format!("/spec/hard/{k}")).to_owned();
+                let have = [
+                    tenantgen::quantity::cpu_millis(&hard("requests.cpu")).expect("cpu"),
+                    tenantgen::quantity::cpu_millis(&hard("limits.cpu")).expect("cpu"),
+                    tenantgen::quantity::bytes(&hard("requests.memory")).expect("memory"),
+                    tenantgen::quantity::bytes(&hard("limits.memory")).expect("memory"),
+                ];
+                for (i, what) in [
+                    "requests.cpu",
+                    "limits.cpu",
+                    "requests.memory",
+                    "limits.memory",
+                ]
+                .iter()
+                .enumerate()
+                {
+                    assert!(
+                        have[i] >= need[i],
+                        "{at}: {what} {} admits less than the workloads' peak {}",
+                        hard(what),
+                        need[i]
+                    );
+                }
+                let claims: Vec<&Value> = zone.of("PersistentVolumeClaim", ns).collect();
+                let storage: u64 = claims
+                    .iter()
+                    .map(|p| {
+                        tenantgen::quantity::bytes(s(p, "/spec/resources/requests/storage"))
+                            .expect("size")
+                    })
+                    .sum();
+                if claims.is_empty() {
+                    assert_eq!(hard("requests.storage"), "", "{at}: no storage line");
+                } else {
+                    assert_eq!(
+                        tenantgen::quantity::bytes(&hard("requests.storage")),
+                        Some(storage),
+                        "{at}: requests.storage is the sum of the volumes"
+                    );
+                }
+                let pvcs: usize = hard("persistentvolumeclaims").parse().expect("count");
+                assert!(pvcs >= claims.len(), "{at}: every claim fits");
+            }
+        }
+    }
+    assert!(quotas >= 10, "dedicated quotas were checked ({quotas})");
+}
