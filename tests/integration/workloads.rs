@@ -820,3 +820,84 @@ fn a_catalog_whose_ports_would_collide_is_refused() {
     }
     assert!(accepted.is_empty(), "{accepted:#?}");
 }
+
+/// Objects of one zone that share a kind, namespace and name (kustomize refuses to build
+/// them), and ServiceAccounts that take over one the cluster creates itself.
+fn name_collisions(zone: &Zone) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for o in &zone.objects {
+        let id = format!(
+            "{} {} {}/{}",
+            s(o, "/apiVersion"),
+            s(o, "/kind"),
+            s(o, "/metadata/namespace"),
+            s(o, "/metadata/name")
+        );
+        if s(o, "/kind") == "ServiceAccount" && s(o, "/metadata/name") == "default" {
+            out.push(format!("{}: {id} is the namespace's own", zone.model.name));
+        }
+        if !seen.insert(id.clone()) {
+            out.push(format!("{}: {id} twice", zone.model.name));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_two_objects_share_a_name_in_the_rendered_trees() {
+    for (name, catalog) in crate::support::catalogs() {
+        let (_, zones) = render(&catalog);
+        let found: Vec<String> = zones.iter().flat_map(name_collisions).collect();
+        assert!(found.is_empty(), "{name}: {found:#?}");
+    }
+}
+
+/// A workload is named after its objects (ServiceAccount, Deployment, Service, Ingress): a
+/// name that the client's other objects or the cluster already use must be refused.
+#[test]
+#[ignore = "bug: validate accepts workloads named oauth2-proxy, oauth2 (beside forward-auth) and default (lints2 adds the first two; `default` is not in its brief)"]
+fn a_workload_named_like_another_object_is_refused() {
+    let mut accepted = Vec::new();
+    for (what, workloads) in [
+        (
+            "oauth2-proxy, forward-auth's Service",
+            "oauth2-proxy: {port: 8080}",
+        ),
+        ("oauth2, forward-auth's Ingress", "oauth2: {port: 8080}"),
+        (
+            "default, the namespace's ServiceAccount",
+            "default: {port: 8080}",
+        ),
+    ] {
+        let text = format!(
+            "apiVersion: tenantgen.io/v1alpha1
+kind: ClientCatalog
+metadata: {{name: probe}}
+spec:
+  platform:
+    domain: hosting.example.com
+    middlewares: {{forwardAuthAddress: \"http://oauth2-proxy.ge-system.svc.cluster.local/oauth2/auth\"}}
+  zones:
+    - {{name: only, distribution: managed, ingress: load-balancer}}
+  clients:
+    - name: a
+      hosting: shared
+      size: small
+      image: registry.example.com/a/app
+      versions: {{only: \"1.0.0\"}}
+      middlewares: [forward-auth]
+      workloads:
+        {workloads}
+"
+        );
+        let repo = crate::support::repo_with_catalog(&text);
+        let out = crate::support::run(repo.path(), &["validate"]);
+        if out.status.code() == Some(0) {
+            let (_, zones) = render(&repo.path().join("clients/clients.yaml"));
+            let found: Vec<String> = zones.iter().flat_map(name_collisions).collect();
+            accepted.push(format!("{what}: validate accepts it; it renders {found:?}"));
+        }
+    }
+    assert!(accepted.is_empty(), "{accepted:#?}");
+}
