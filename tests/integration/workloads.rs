@@ -526,6 +526,83 @@ fn pod_resources(workload: &Value) -> [u64; 4] {
     out
 }
 
+/// The volumes' total size in a namespace, and how many claims there are.
+fn claimed_storage(zone: &Zone, ns: &str) -> (u64, usize) {
+    let claims: Vec<&Value> = zone.of("PersistentVolumeClaim", ns).collect();
+    let total = claims
+        .iter()
+        .map(|p| {
+            tenantgen::quantity::bytes(s(p, "/spec/resources/requests/storage")).expect("size")
+        })
+        .sum();
+    (total, claims.len())
+}
+
+/// What the ResourceQuota `compute` of `ns` admits less of than the namespace runs at its
+/// peak: every Deployment at its autoscaler's maximum (or its replicas) plus a rollout's
+/// surge pod (none with Recreate), every CronJob's run (two when runs may overlap), times
+/// its pods' resources; the claims' storage and count.
+fn quota_shortfalls(zone: &Zone, ns: &str, quota: &Value) -> Vec<String> {
+    let mut need = [0u64; 4];
+    for w in zone.of("Deployment", ns).chain(zone.of("CronJob", ns)) {
+        let name = s(w, "/metadata/name");
+        let surge = u64::from(s(w, "/spec/strategy/type") == "RollingUpdate");
+        let hpa = zone.named("HorizontalPodAutoscaler", ns, name);
+        let pods = match (s(w, "/kind"), hpa) {
+            ("CronJob", _) if s(w, "/spec/concurrencyPolicy") == "Allow" => 2,
+            ("CronJob", _) => 1,
+            (_, Some(h)) => h["spec"]["maxReplicas"].as_u64().expect("max") + surge,
+            (_, None) => w["spec"]["replicas"].as_u64().expect("replicas") + surge,
+        };
+        for (n, r) in need.iter_mut().zip(pod_resources(w)) {
+            *n += r * pods;
+        }
+    }
+    let hard = |k: &str| s(quota, &format!("/spec/hard/{k}")).to_owned();
+    let have = [
+        tenantgen::quantity::cpu_millis(&hard("requests.cpu")).expect("cpu"),
+        tenantgen::quantity::cpu_millis(&hard("limits.cpu")).expect("cpu"),
+        tenantgen::quantity::bytes(&hard("requests.memory")).expect("memory"),
+        tenantgen::quantity::bytes(&hard("limits.memory")).expect("memory"),
+    ];
+    let mut out = Vec::new();
+    for (i, what) in [
+        "requests.cpu",
+        "limits.cpu",
+        "requests.memory",
+        "limits.memory",
+    ]
+    .iter()
+    .enumerate()
+    {
+        if have[i] < need[i] {
+            out.push(format!(
+                "{}/{ns}: {what} {} admits less than the workloads' peak {}",
+                zone.model.name,
+                hard(what),
+                need[i]
+            ));
+        }
+    }
+    let (storage, claims) = claimed_storage(zone, ns);
+    let admitted = tenantgen::quantity::bytes(&hard("requests.storage"));
+    if claims > 0 && admitted.is_some_and(|a| a < storage) {
+        out.push(format!(
+            "{}/{ns}: requests.storage {} is below the volumes' {storage} bytes",
+            zone.model.name,
+            hard("requests.storage")
+        ));
+    }
+    let pvcs: usize = hard("persistentvolumeclaims").parse().expect("count");
+    if pvcs < claims {
+        out.push(format!(
+            "{}/{ns}: {claims} claims, {pvcs} admitted",
+            zone.model.name
+        ));
+    }
+    out
+}
+
 #[test]
 fn a_dedicated_quota_admits_every_workload_at_its_peak_and_its_volumes() {
     let mut quotas = 0;
@@ -544,67 +621,70 @@ fn a_dedicated_quota_admits_every_workload_at_its_peak_and_its_volumes() {
                     continue;
                 };
                 quotas += 1;
-                let mut need = [0u64; 4];
-                for w in zone.of("Deployment", ns).chain(zone.of("CronJob", ns)) {
-                    let name = s(w, "/metadata/name");
-                    let surge = u64::from(s(w, "/spec/strategy/type") == "RollingUpdate");
-                    let hpa = zone.named("HorizontalPodAutoscaler", ns, name);
-                    let pods = match (s(w, "/kind"), hpa) {
-                        ("CronJob", _) if s(w, "/spec/concurrencyPolicy") == "Allow" => 2,
-                        ("CronJob", _) => 1,
-                        (_, Some(h)) => h["spec"]["maxReplicas"].as_u64().expect("max") + surge,
-                        (_, None) => w["spec"]["replicas"].as_u64().expect("replicas") + surge,
-                    };
-                    for (n, r) in need.iter_mut().zip(pod_resources(w)) {
-                        *n += r * pods;
-                    }
-                }
-                let hard = |k: &str| s(quota, &format!("/spec/hard/{k}")).to_owned();
-                let have = [
-                    tenantgen::quantity::cpu_millis(&hard("requests.cpu")).expect("cpu"),
-                    tenantgen::quantity::cpu_millis(&hard("limits.cpu")).expect("cpu"),
-                    tenantgen::quantity::bytes(&hard("requests.memory")).expect("memory"),
-                    tenantgen::quantity::bytes(&hard("limits.memory")).expect("memory"),
-                ];
-                for (i, what) in [
-                    "requests.cpu",
-                    "limits.cpu",
-                    "requests.memory",
-                    "limits.memory",
-                ]
-                .iter()
-                .enumerate()
-                {
-                    assert!(
-                        have[i] >= need[i],
-                        "{at}: {what} {} admits less than the workloads' peak {}",
-                        hard(what),
-                        need[i]
-                    );
-                }
-                let claims: Vec<&Value> = zone.of("PersistentVolumeClaim", ns).collect();
-                let storage: u64 = claims
-                    .iter()
-                    .map(|p| {
-                        tenantgen::quantity::bytes(s(p, "/spec/resources/requests/storage"))
-                            .expect("size")
-                    })
-                    .sum();
-                if claims.is_empty() {
-                    assert_eq!(hard("requests.storage"), "", "{at}: no storage line");
+                let short = quota_shortfalls(zone, ns, quota);
+                assert!(short.is_empty(), "{short:#?}");
+                // Left out of the catalog, requests.storage is the volumes' sum, or absent.
+                let (storage, claims) = claimed_storage(zone, ns);
+                let set = s(quota, "/spec/hard/requests.storage");
+                if claims == 0 {
+                    assert_eq!(set, "", "{at}: no storage line without volumes");
                 } else {
                     assert_eq!(
-                        tenantgen::quantity::bytes(&hard("requests.storage")),
+                        tenantgen::quantity::bytes(set),
                         Some(storage),
                         "{at}: requests.storage is the sum of the volumes"
                     );
                 }
-                let pvcs: usize = hard("persistentvolumeclaims").parse().expect("count");
-                assert!(pvcs >= claims.len(), "{at}: every claim fits");
             }
         }
     }
     assert!(quotas >= 10, "dedicated quotas were checked ({quotas})");
+}
+
+/// A quota the catalog sets must admit what the workloads run at once and the volumes'
+/// storage, or the API server refuses the surplus pods and claims.
+#[test]
+#[ignore = "bug: validate accepts a quota below the sum of several workloads' peaks and a requestsStorage below the volumes (lints2 item 9; un-ignore after merging it)"]
+fn a_quota_below_the_workloads_peak_is_refused() {
+    let digest = format!("1.0.0@sha256:{}", "a".repeat(64));
+    let text = format!(
+        "apiVersion: tenantgen.io/v1alpha1
+kind: ClientCatalog
+metadata: {{name: probe}}
+spec:
+  platform: {{domain: hosting.example.com}}
+  zones:
+    - {{name: only, distribution: managed, ingress: load-balancer}}
+  clients:
+    - name: a
+      hosting: dedicated
+      size: large
+      image: registry.example.com/a/app
+      versions: {{only: \"{digest}\"}}
+      autoscaling: {{min: 2, max: 3}}
+      quota: {{limitsCpu: \"2\", limitsMemory: 2Gi, requestsCpu: 400m, requestsMemory: 512Mi, requestsStorage: 1Gi}}
+      workloads:
+        web: {{port: 8080}}
+        api: {{port: 8081, path: /api}}
+        w: {{kind: worker, replicas: 3}}
+        c: {{kind: cron, schedule: \"H * * * *\", concurrencyPolicy: Allow}}
+      volumes:
+        data: {{size: 5Gi, access: shared, mounts: {{web: /data}}}}
+"
+    );
+    let repo = crate::support::repo_with_catalog(&text);
+    let out = crate::support::run(repo.path(), &["validate"]);
+    if out.status.code() == Some(0) {
+        let (_, zones) = render(&repo.path().join("clients/clients.yaml"));
+        let quota = zones[0]
+            .named("ResourceQuota", "ded-a", "compute")
+            .expect("quota");
+        panic!(
+            "validate accepts it; it renders {:#?}",
+            quota_shortfalls(&zones[0], "ded-a", quota)
+        );
+    }
+    assert!(crate::support::stderr(&out).contains("hint:"));
 }
 
 /// The Traefik chart's own entry points: (name, container port, exposed port, exposed by
