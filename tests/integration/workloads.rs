@@ -981,3 +981,193 @@ spec:
     }
     assert!(accepted.is_empty(), "{accepted:#?}");
 }
+
+fn container<'a>(workload: &'a Value) -> &'a Value {
+    &list(pod_spec(workload), "/containers")[0]
+}
+
+#[test]
+fn each_probe_checks_its_own_path_and_workers_and_jobs_serve_nothing() {
+    let (_, zones) = render(&fixture());
+    for zone in &zones {
+        let at = &zone.model.name;
+        let api = zone.named("Deployment", "ded-orchard", "api").expect("api");
+        let c = container(api);
+        assert_eq!(s(c, "/livenessProbe/httpGet/path"), "/livez", "{at}");
+        assert_eq!(s(c, "/readinessProbe/httpGet/path"), "/readyz", "{at}");
+        assert_eq!(s(c, "/startupProbe/httpGet/path"), "/startz", "{at}");
+        // 120 s for the first healthy answer, probed every 5 s.
+        let startup = &c["startupProbe"];
+        assert_eq!(
+            startup["periodSeconds"].as_i64().unwrap_or(0)
+                * startup["failureThreshold"].as_i64().unwrap_or(0),
+            120,
+            "{at}"
+        );
+        assert_eq!(list(c, "/command"), [Value::from("/app/api")]);
+        assert_eq!(
+            list(c, "/args"),
+            [Value::from("--listen"), Value::from(":8000")]
+        );
+        // The site's probes all use its one path.
+        let site = container(
+            zone.named("Deployment", "ded-orchard", "site")
+                .expect("site"),
+        );
+        for probe in ["livenessProbe", "readinessProbe"] {
+            assert_eq!(s(site, &format!("/{probe}/httpGet/path")), "/", "{at}");
+        }
+        assert!(site.get("startupProbe").is_none(), "{at}: none asked for");
+        for (ns, name) in [
+            ("ded-orchard", "queue"),
+            ("ded-orchard", "nightly"),
+            ("ded-orchard", "sweep"),
+            ("sh-beacon", "broker"),
+            ("sh-lantern", "inform"),
+        ] {
+            let w = zone
+                .named("Deployment", ns, name)
+                .or_else(|| zone.named("CronJob", ns, name))
+                .unwrap_or_else(|| panic!("{at}: {ns}/{name}"));
+            let c = container(w);
+            for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                assert!(c.get(probe).is_none(), "{at}: {name} has no {probe}");
+            }
+            assert!(container_port(w, "http").is_none(), "{at}: {name}");
+            assert!(zone.named("Service", ns, name).is_none(), "{at}: {name}");
+            assert!(zone.named("Ingress", ns, name).is_none(), "{at}: {name}");
+        }
+        let job = zone
+            .named("CronJob", "ded-orchard", "nightly")
+            .expect("job");
+        assert_eq!(s(pod_spec(job), "/restartPolicy"), "Never", "{at}");
+        assert_eq!(
+            list(container(job), "/command"),
+            [Value::from("/app/report")]
+        );
+    }
+}
+
+/// Per-zone overrides change hosts, config, replicas and size of one workload in one zone,
+/// and nothing elsewhere.
+#[test]
+fn per_zone_overrides_change_one_workload_in_one_zone() {
+    let (_, zones) = render(&fixture());
+    let zone = |name: &str| zones.iter().find(|z| z.model.name == name).expect("zone");
+    let hosts = |z: &Zone, ns: &str, name: &str| -> Vec<String> {
+        let ingress = z.named("Ingress", ns, name).expect("ingress");
+        list(ingress, "/spec/rules")
+            .iter()
+            .map(|r| s(r, "/host").to_owned())
+            .collect()
+    };
+    let cpu_limit = |z: &Zone, ns: &str, kind: &str, name: &str| {
+        s(
+            container(z.named(kind, ns, name).expect("workload")),
+            "/resources/limits/cpu",
+        )
+        .to_owned()
+    };
+    let (dev, staging, production) = (zone("dev"), zone("staging"), zone("production"));
+    // orchard's api: its own hosts in dev and staging, the client's in production.
+    assert_eq!(
+        hosts(dev, "ded-orchard", "api"),
+        ["api.dev.orchard.example"]
+    );
+    assert_eq!(hosts(dev, "ded-orchard", "site"), ["dev.orchard.example"]);
+    assert_eq!(
+        hosts(staging, "ded-orchard", "api"),
+        ["staging.orchard.example"]
+    );
+    assert_eq!(hosts(production, "ded-orchard", "api"), ["orchard.example"]);
+    assert_eq!(
+        hosts(production, "ded-orchard", "site"),
+        ["orchard.example"]
+    );
+    // Paths split the shared host between the two http workloads.
+    let path = |z: &Zone, name: &str| {
+        s(
+            z.named("Ingress", "ded-orchard", name).expect("ingress"),
+            "/spec/rules/0/http/paths/0/path",
+        )
+        .to_owned()
+    };
+    assert_eq!(path(production, "api"), "/api");
+    assert_eq!(path(production, "site"), "/");
+    // Replicas: one pod and no autoscaler in dev, the autoscaler in production.
+    let api_dev = dev.named("Deployment", "ded-orchard", "api").expect("api");
+    assert_eq!(api_dev["spec"]["replicas"], 1);
+    assert!(
+        dev.named("HorizontalPodAutoscaler", "ded-orchard", "api")
+            .is_none()
+    );
+    assert!(
+        production
+            .named("HorizontalPodAutoscaler", "ded-orchard", "api")
+            .is_some()
+    );
+    // Size: api is xlarge but large in dev; sweep is xlarge but large in staging.
+    assert_eq!(cpu_limit(dev, "ded-orchard", "Deployment", "api"), "500m");
+    assert_eq!(
+        cpu_limit(production, "ded-orchard", "Deployment", "api"),
+        "1000m"
+    );
+    assert_eq!(
+        cpu_limit(staging, "ded-orchard", "CronJob", "sweep"),
+        "500m"
+    );
+    assert_eq!(
+        cpu_limit(production, "ded-orchard", "CronJob", "sweep"),
+        "1000m"
+    );
+    assert_eq!(cpu_limit(dev, "ded-orchard", "CronJob", "sweep"), "1000m");
+    // Config: the zone's value over the client's, the workload's own keys kept.
+    let config = |z: &Zone, name: &str| {
+        z.named("ConfigMap", "ded-orchard", name)
+            .expect("config map")["data"]
+            .clone()
+    };
+    assert_eq!(
+        config(dev, "api-config"),
+        serde_json::json!({"API_MODE": "public", "LOG_LEVEL": "debug"})
+    );
+    assert_eq!(
+        config(production, "api-config"),
+        serde_json::json!({"API_MODE": "public", "LOG_LEVEL": "info"})
+    );
+    assert_eq!(
+        config(production, "queue-config"),
+        serde_json::json!({"LOG_LEVEL": "info"})
+    );
+    // lantern: hosts, config, replicas and size in staging only.
+    assert_eq!(
+        hosts(staging, "sh-lantern", "web"),
+        ["lantern.staging.example"]
+    );
+    assert_eq!(hosts(production, "sh-lantern", "web"), ["lantern.example"]);
+    let web = |z: &Zone| {
+        z.named("Deployment", "sh-lantern", "web")
+            .expect("web")
+            .clone()
+    };
+    assert_eq!(web(staging)["spec"]["replicas"], 2);
+    assert_eq!(web(production)["spec"]["replicas"], 1);
+    assert_eq!(
+        cpu_limit(staging, "sh-lantern", "Deployment", "web"),
+        "250m"
+    );
+    assert_eq!(
+        cpu_limit(production, "sh-lantern", "Deployment", "web"),
+        "100m"
+    );
+    assert!(
+        staging
+            .named("ConfigMap", "sh-lantern", "web-config")
+            .is_some()
+    );
+    assert!(
+        production
+            .named("ConfigMap", "sh-lantern", "web-config")
+            .is_none()
+    );
+}
