@@ -982,7 +982,7 @@ spec:
     assert!(accepted.is_empty(), "{accepted:#?}");
 }
 
-fn container<'a>(workload: &'a Value) -> &'a Value {
+fn container(workload: &Value) -> &Value {
     &list(pod_spec(workload), "/containers")[0]
 }
 
