@@ -18,4 +18,5 @@ mod scope;
 mod support;
 mod traefik;
 mod workflow;
+mod workloads;
 mod writer;

@@ -81,6 +81,10 @@ pub fn catalogs() -> Vec<(&'static str, PathBuf)> {
             "all_options",
             root().join("tests/fixtures/valid/all_options.yaml"),
         ),
+        (
+            "workloads",
+            root().join("tests/fixtures/valid/workloads.yaml"),
+        ),
     ]
 }
 
