@@ -478,7 +478,6 @@ fn rendered_trees_pass_checkov() {
 }
 
 #[test]
-#[ignore = "bug: README.md does not yet explain the worker exceptions CKV_K8S_8 and CKV_K8S_9 (lead: document them)"]
 fn readme_lists_every_scanner_exception() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
     let mut ids = BTreeSet::new();

@@ -266,6 +266,11 @@ fn all_options_fixture_renders_identically_reordered_under_other_locale_tz_umask
 }
 
 #[test]
+fn workloads_fixture_renders_identically_reordered_under_other_locale_tz_umask() {
+    assert_deterministic(&root().join("tests/fixtures/valid/workloads.yaml"));
+}
+
+#[test]
 fn k3s_host_network_fixture_renders_identically_reordered_under_other_locale_tz_umask() {
     assert_deterministic(&root().join("tests/fixtures/valid/k3s_host_network.yaml"));
 }

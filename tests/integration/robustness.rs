@@ -41,6 +41,7 @@ fn bases() -> &'static [Vec<u8>] {
             "tests/fixtures/valid/k3s_host_network.yaml",
             "tests/fixtures/valid/minimal.yaml",
             "tests/fixtures/valid/yaml11_lookalikes.yaml",
+            "tests/fixtures/valid/workloads.yaml",
         ]
         .iter()
         .map(|p| fs::read(root().join(p)).expect("base catalog"))
