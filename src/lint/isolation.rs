@@ -104,7 +104,7 @@ fn prefix(addr: u128, bits: u32) -> u128 {
 }
 
 /// A mount path split into its segments, `//` and `.` dropped; `None` with a `..` segment.
-fn mount_segments(path: &str) -> Option<Vec<&str>> {
+pub(super) fn mount_segments(path: &str) -> Option<Vec<&str>> {
     let segments: Vec<&str> = path
         .split('/')
         .filter(|s| !s.is_empty() && *s != ".")
@@ -113,12 +113,23 @@ fn mount_segments(path: &str) -> Option<Vec<&str>> {
 }
 
 /// Whether `dir` is `path` or one of its ancestors (both canonical, `/`-rooted).
-fn at_or_above(dir: &str, path: &str) -> bool {
+pub(super) fn at_or_above(dir: &str, path: &str) -> bool {
     dir == "/"
         || path == dir
         || path
             .strip_prefix(dir)
             .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// The protected directory a mount at `path` (canonical, `/`-rooted) would hide or lie in,
+/// and what it holds.
+pub(super) fn protected_dir(path: &str) -> Option<(&'static str, &'static str)> {
+    PROTECTED
+        .iter()
+        .find(|(dir, _, no_inside)| {
+            at_or_above(path, dir) || (*no_inside && at_or_above(dir, path))
+        })
+        .map(|(dir, why, _)| (*dir, *why))
 }
 
 impl Lint<'_> {

@@ -12,6 +12,7 @@ mod names;
 mod platform;
 mod runtime;
 mod scaling;
+mod workloads;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -247,6 +248,7 @@ impl Lint<'_> {
         let mut claims = hosts::Claims::default();
         self.platform_hosts(&cx, &mut claims);
         let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut ports = workloads::PublicPorts::default();
         for (i, client) in clients {
             let at = format!("/spec/clients/{i}");
             if let Some(first) = names.insert(&client.name, *i) {
@@ -271,6 +273,7 @@ impl Lint<'_> {
             self.secrets(client, &at, &cx);
             self.egress(client, &at);
             self.middlewares(client, &at, &cx);
+            self.workloads(client, &at, &cx, zones, &mut ports);
         }
     }
 

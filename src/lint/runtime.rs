@@ -29,75 +29,99 @@ impl Lint<'_> {
         }
     }
 
-    /// A quota a dedicated client sets admits every pod its autoscaler may run plus a
-    /// rollout's surge. (Its replica floor is checked with the other scaling rules.)
+    /// A quota a dedicated client sets admits every pod its workloads may run at once: each
+    /// one's maximum plus a rollout's surge (as `Deployment::required_capacity` derives it).
+    /// (The replica floor is checked with the other scaling rules.)
     pub(super) fn capacity(&mut self, client: &raw::Client, at: &str) {
         if client.hosting != Hosting::Dedicated {
             return;
         }
+        let Some(quota) = &client.quota else {
+            return;
+        };
         let mut reported = BTreeSet::new();
         for zone in client.versions.keys() {
-            let Some((_, _, tier, scaling, _)) = model::resolve_zone(client, zone) else {
+            let Some((_, _, _, scaling, _)) = model::resolve_zone(client, zone) else {
                 continue;
             };
             let Scaling::Autoscaled { max, .. } = scaling else {
                 continue;
             };
-            let Some(quota) = &client.quota else {
+            let Some(plans) = super::workloads::plans(client, zone) else {
                 continue;
             };
-            let pods = u64::from(max) + 1;
+            // Today's single `web`, autoscaled and surging: the message it always had.
+            let lone = match plans.as_slice() {
+                [w] if client.workloads.is_empty() && !w.recreate => Some(w.tier),
+                _ => None,
+            };
             let needs = [
-                ("requestsCpu", &quota.requests_cpu, tier.cpu_request, true),
-                ("limitsCpu", &quota.limits_cpu, tier.cpu_limit, true),
-                (
-                    "requestsMemory",
-                    &quota.requests_memory,
-                    tier.memory_request,
-                    false,
-                ),
-                (
-                    "limitsMemory",
-                    &quota.limits_memory,
-                    tier.memory_limit,
-                    false,
-                ),
+                ("requestsCpu", &quota.requests_cpu, true),
+                ("limitsCpu", &quota.limits_cpu, true),
+                ("requestsMemory", &quota.requests_memory, false),
+                ("limitsMemory", &quota.limits_memory, false),
             ];
             // A field left out is derived from the same need, so only written ones can fall short.
-            for (field, have, per_pod, is_cpu) in needs
+            for (field, have, is_cpu) in needs
                 .into_iter()
-                .filter_map(|(f, have, per, cpu)| have.as_ref().map(|h| (f, h, per, cpu)))
+                .filter_map(|(f, have, cpu)| have.as_ref().map(|h| (f, h, cpu)))
             {
-                let (have_n, per_n) = if is_cpu {
-                    (cpu_millis(have), cpu_millis(per_pod))
-                } else {
-                    (bytes(have), bytes(per_pod))
+                let parse = |q: &str| if is_cpu { cpu_millis(q) } else { bytes(q) };
+                let per_pod = |t: &model::Tier| match field {
+                    "requestsCpu" => t.cpu_request,
+                    "limitsCpu" => t.cpu_limit,
+                    "requestsMemory" => t.memory_request,
+                    _ => t.memory_limit,
                 };
-                let (Some(have_n), Some(per_n)) = (have_n, per_n) else {
+                let format = |n: u64| {
+                    if is_cpu {
+                        format_cpu(n)
+                    } else {
+                        format_bytes(n)
+                    }
+                };
+                let Some(have_n) = parse(have) else {
                     continue;
                 };
-                let need = per_n * pods;
-                let pointer = format!("{at}/quota/{field}");
-                if have_n < need && reported.insert(pointer.clone()) {
-                    let need_text = if is_cpu {
-                        format_cpu(need)
-                    } else {
-                        format_bytes(need)
+                let mut need: u64 = 0;
+                let mut parts = Vec::new();
+                for w in &plans {
+                    let Some(per_n) = parse(per_pod(&w.tier)) else {
+                        continue;
                     };
-                    self.report_value(
-                        Diagnostic::error(
-                            "quota-too-small",
-                            format!(
-                                "quota `{field}: {have}` of client `{}` cannot hold {pods} pods of {per_pod} in zone `{zone}` (autoscaling maximum {max} plus one rollout surge)",
-                                client.name
-                            ),
-                        )
-                        .hint(format!(
-                            "raise `{field}` to `{need_text}` or more, lower `autoscaling.max`, or leave `quota` out to have it derived"
-                        )),
-                        &pointer,
-                    );
+                    let pods = w.peak_pods();
+                    need = need.saturating_add(per_n.saturating_mul(pods));
+                    parts.push(format!("{}: {pods} × {}", w.name, per_pod(&w.tier)));
                 }
+                let pointer = format!("{at}/quota/{field}");
+                if have_n >= need || !reported.insert(pointer.clone()) {
+                    continue;
+                }
+                let need_text = format(need);
+                let message = match lone {
+                    Some(tier) => format!(
+                        "quota `{field}: {have}` of client `{}` cannot hold {} pods of {} in zone `{zone}` (autoscaling maximum {max} plus one rollout surge)",
+                        client.name,
+                        u64::from(max) + 1,
+                        per_pod(&tier)
+                    ),
+                    None => format!(
+                        "quota `{field}: {have}` of client `{}` cannot hold what its workloads may run at once in zone `{zone}`, {need_text} ({}; each at its maximum plus one rollout surge)",
+                        client.name,
+                        parts.join(", ")
+                    ),
+                };
+                let lower = if lone.is_some() {
+                    "lower `autoscaling.max`"
+                } else {
+                    "lower `autoscaling.max` or a workload's `replicas`"
+                };
+                self.report_value(
+                    Diagnostic::error("quota-too-small", message).hint(format!(
+                        "raise `{field}` to `{need_text}` or more, {lower}, or leave `quota` out to have it derived"
+                    )),
+                    &pointer,
+                );
             }
         }
     }

@@ -10,7 +10,9 @@ use crate::catalog::{
 
 mod workload;
 
-pub use workload::{HttpPlan, Schedule, TcpPort, Volume, WorkloadPlan, spread_schedule};
+pub use workload::{
+    DEFAULT_WORKLOAD, HttpPlan, Schedule, TcpPort, Volume, WorkloadPlan, plans, spread_schedule,
+};
 
 /// Resources and replica count of a tier (SPEC §2, from the source documents).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
