@@ -77,7 +77,7 @@ fn valid_fixtures_pass() {
 fn sample_catalog_validates_with_clients_per_zone() {
     let out = run(&root(), &["validate"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    insta::assert_snapshot!(stdout(&out), @"clients/clients.yaml: valid, 6 clients (dev 6, staging 6, production 5)\n");
+    insta::assert_snapshot!(stdout(&out), @"clients/clients.yaml: valid, 8 clients (dev 8, staging 8, production 7)\n");
 }
 
 #[test]
