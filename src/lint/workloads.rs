@@ -1,17 +1,25 @@
 //! workloads: the rules of clients with several processes (SPEC §2.1): fields that fit a
-//! workload's kind, cron schedules, routes, the names objects take in the namespace, volumes,
-//! raw TCP ports, metrics and per-zone workload overrides. Public TCP ports are shared across
-//! clients, so they are indexed by (zone, port) rather than compared pairwise.
+//! workload's kind, routes, the names objects take in the namespace and per-zone workload
+//! overrides; cron schedules, volumes, and raw TCP ports with metrics have files of their own.
+//! `routes` is every host a client routes, for the catalog-wide host rules.
+
+mod ports;
+mod schedule;
+mod volumes;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::isolation::{at_or_above, mount_segments, protected_dir};
 use super::{Context, Lint};
-use crate::catalog::{self as raw, Hosting, IngressMode, VolumeAccess, WorkloadKind};
+use crate::catalog::{self as raw, Hosting, WorkloadKind};
 use crate::diagnostics::Diagnostic;
 use crate::model::{self, DEFAULT_WORKLOAD, WorkloadPlan};
-use crate::quantity::{bytes, format_bytes};
 use crate::yaml::escape_segment;
+
+pub(super) use ports::PublicPorts;
+use schedule::schedule_problem;
+
+/// A client's workloads by name: kind and `http` container port.
+type Known<'a> = BTreeMap<&'a str, (WorkloadKind, Option<u16>)>;
 
 /// The names the forward-auth objects take in every client namespace (Service, Ingress).
 const OAUTH_NAMES: [&str; 2] = ["oauth2-proxy", "oauth2"];
@@ -51,7 +59,7 @@ pub(super) fn routes(
     for zone in deployed {
         let op = override_pointer(at, zone);
         let ov = client.overrides.get(zone);
-        let client_hosts = || -> Vec<(String, String, bool)> {
+        let client_hosts = || -> Hosts {
             if let Some(ov) = ov.filter(|o| !o.hosts.is_empty()) {
                 listed(&ov.hosts, &format!("{op}/hosts"))
             } else if !client.hosts.is_empty() {
@@ -63,8 +71,7 @@ pub(super) fn routes(
                     .collect()
             }
         };
-        let http: Vec<(&str, Vec<(String, String, bool)>, String)> = if client.workloads.is_empty()
-        {
+        let http: Vec<(&str, Hosts, String)> = if client.workloads.is_empty() {
             vec![(DEFAULT_WORKLOAD, client_hosts(), "/".to_owned())]
         } else {
             client
@@ -104,7 +111,10 @@ pub(super) fn routes(
     out
 }
 
-fn listed(hosts: &[String], pointer: &str) -> Vec<(String, String, bool)> {
+/// Hosts with the pointer each was written at, and whether it is the implicit default.
+type Hosts = Vec<(String, String, bool)>;
+
+fn listed(hosts: &[String], pointer: &str) -> Hosts {
     hosts
         .iter()
         .enumerate()
@@ -155,24 +165,9 @@ pub(super) fn plans(client: &raw::Client, zone: &str) -> Option<Vec<WorkloadPlan
     model::plans(client, &platform, zone, &volumes)
 }
 
-/// Public ports claimed so far, across clients: (zone, port) -> who.
-#[derive(Debug, Default)]
-pub(super) struct PublicPorts {
-    ports: BTreeMap<(String, u16), PortClaim>,
-    /// Edge-proxy zones: (zone, NodePort) -> who.
-    node_ports: BTreeMap<(String, u16), PortClaim>,
-}
-
-#[derive(Debug, Clone)]
-struct PortClaim {
-    client: String,
-    pointer: String,
-    port: u16,
-}
-
 /// A client's workloads by name: kind and `http` container port. A client without
 /// `workloads` has the one http workload `web`.
-fn workloads_of(client: &raw::Client) -> BTreeMap<&str, (WorkloadKind, Option<u16>)> {
+fn workloads_of(client: &raw::Client) -> Known<'_> {
     if client.workloads.is_empty() {
         return BTreeMap::from([(DEFAULT_WORKLOAD, (WorkloadKind::Http, Some(client.port)))]);
     }
@@ -210,7 +205,7 @@ fn hosting_name(h: Hosting) -> &'static str {
 }
 
 /// "one of: a, b" for hints naming the workloads a client has.
-fn one_of(client: &raw::Client, known: &BTreeMap<&str, (WorkloadKind, Option<u16>)>) -> String {
+fn one_of(client: &raw::Client, known: &Known) -> String {
     if client.workloads.is_empty() {
         format!(
             "a client without `workloads` runs one workload, `{DEFAULT_WORKLOAD}`: name it, or declare the workload under `workloads`"
@@ -219,123 +214,6 @@ fn one_of(client: &raw::Client, known: &BTreeMap<&str, (WorkloadKind, Option<u16
         let names: Vec<&str> = known.keys().copied().collect();
         format!("name one of its workloads: {}", names.join(", "))
     }
-}
-
-/// A cron field: its name, range and the names it accepts (the first standing for `min`).
-struct CronField {
-    name: &'static str,
-    min: u32,
-    max: u32,
-    names: &'static [&'static str],
-}
-
-/// The five fields of a Kubernetes CronJob schedule. Kubernetes reads days of the week
-/// 0-6 only: 7 is not Sunday there (unlike some crons).
-const CRON_FIELDS: [CronField; 5] = [
-    CronField {
-        name: "minute",
-        min: 0,
-        max: 59,
-        names: &[],
-    },
-    CronField {
-        name: "hour",
-        min: 0,
-        max: 23,
-        names: &[],
-    },
-    CronField {
-        name: "day of the month",
-        min: 1,
-        max: 31,
-        names: &[],
-    },
-    CronField {
-        name: "month",
-        min: 1,
-        max: 12,
-        names: &[
-            "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-        ],
-    },
-    CronField {
-        name: "day of the week",
-        min: 0,
-        max: 6,
-        names: &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
-    },
-];
-
-/// What is wrong with a schedule the schema's pattern accepted (five fields of the right
-/// characters), if anything: a value out of its field's range, an unknown name, a reversed
-/// range or a zero step.
-pub(super) fn schedule_problem(schedule: &str) -> Option<String> {
-    let fields: Vec<&str> = schedule.split(' ').collect();
-    if fields.len() != CRON_FIELDS.len() {
-        return Some(format!(
-            "it has {} fields, not five (minute hour day month weekday)",
-            fields.len()
-        ));
-    }
-    for (i, (text, field)) in fields.iter().zip(&CRON_FIELDS).enumerate() {
-        if *text == "H" && i < 2 {
-            continue;
-        }
-        for item in text.split(',') {
-            if let Some(problem) = cron_item(item, field) {
-                return Some(format!("the {} field `{text}`: {problem}", field.name));
-            }
-        }
-    }
-    None
-}
-
-fn cron_item(item: &str, field: &CronField) -> Option<String> {
-    let (range, step) = match item.split_once('/') {
-        Some((r, s)) => (r, Some(s)),
-        None => (item, None),
-    };
-    if let Some(step) = step
-        && !step.parse::<u32>().is_ok_and(|s| s >= 1)
-    {
-        return Some(format!("the step `{step}` is not a whole number above 0"));
-    }
-    if range == "*" {
-        return None;
-    }
-    let value = |v: &str| -> Result<u32, String> {
-        let n = if let Some(pos) = field.names.iter().position(|n| n.eq_ignore_ascii_case(v)) {
-            field.min + u32::try_from(pos).unwrap_or(0)
-        } else if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
-            v.parse::<u32>().unwrap_or(u32::MAX)
-        } else if v.is_empty() {
-            return Err("an empty value".to_owned());
-        } else if field.names.is_empty() {
-            return Err(format!("`{v}` is not a number"));
-        } else {
-            return Err(format!(
-                "`{v}` is not a number or one of {}",
-                field.names.join(", ")
-            ));
-        };
-        if n < field.min || n > field.max {
-            Err(format!("{v} is outside {}-{}", field.min, field.max))
-        } else {
-            Ok(n)
-        }
-    };
-    let checked = match range.split_once('-') {
-        Some((lo, hi)) => value(lo).and_then(|lo_n| {
-            let hi_n = value(hi)?;
-            if lo_n > hi_n {
-                Err(format!("the range `{range}` runs backwards"))
-            } else {
-                Ok(())
-            }
-        }),
-        None => value(range).map(|_| ()),
-    };
-    checked.err()
 }
 
 impl Lint<'_> {
@@ -463,12 +341,7 @@ impl Lint<'_> {
 
     /// Names that would give two objects of one kind the same name in the namespace, or one
     /// container two ports of one name.
-    fn workload_names(
-        &mut self,
-        client: &raw::Client,
-        at: &str,
-        known: &BTreeMap<&str, (WorkloadKind, Option<u16>)>,
-    ) {
+    fn workload_names(&mut self, client: &raw::Client, at: &str, known: &Known) {
         let metrics_service = client
             .metrics
             .as_ref()
@@ -599,491 +472,8 @@ impl Lint<'_> {
         }
     }
 
-    fn volumes(
-        &mut self,
-        client: &raw::Client,
-        at: &str,
-        known: &BTreeMap<&str, (WorkloadKind, Option<u16>)>,
-    ) {
-        let secrets: Vec<(String, &str)> = client
-            .secrets
-            .iter()
-            .filter_map(|s| {
-                mount_segments(&s.mount_path)
-                    .map(|segs| (format!("/{}", segs.join("/")), s.name.as_str()))
-            })
-            .collect();
-        // Workload -> canonical path -> volume mounted there.
-        let mut by_workload: BTreeMap<&str, BTreeMap<String, &str>> = BTreeMap::new();
-        let mut total: u64 = 0;
-        let mut sizes_known = true;
-        let mount_hint = "mount each volume in a directory of its own, such as `/data/<volume>`";
-        for (v, spec) in &client.volumes {
-            let vp = format!("{at}/volumes/{}", escape_segment(v));
-            match bytes(&spec.size) {
-                Some(n) if n > 0 => total = total.saturating_add(n),
-                _ => {
-                    sizes_known = false;
-                    self.report_value(
-                        Diagnostic::error(
-                            "volume-size-invalid",
-                            format!(
-                                "size `{}` of volume `{v}` of client `{}` is not a positive whole number of bytes",
-                                spec.size, client.name
-                            ),
-                        )
-                        .hint("write a whole number with a binary or decimal unit, such as `10Gi`, `512Mi` or `5G`"),
-                        &format!("{vp}/size"),
-                    );
-                }
-            }
-            let mut attached: Vec<(&str, String)> = Vec::new();
-            for (w, path) in &spec.mounts {
-                let mp = format!("{vp}/mounts/{}", escape_segment(w));
-                if !known.contains_key(w.as_str()) {
-                    self.report(
-                        Diagnostic::error(
-                            "volume-mount-workload-unknown",
-                            format!(
-                                "volume `{v}` of client `{}` is mounted into `{w}`, which is not one of its workloads",
-                                client.name
-                            ),
-                        )
-                        .hint(one_of(client, known)),
-                        &mp,
-                    );
-                    continue;
-                }
-                attached.push((w.as_str(), mp.clone()));
-                let Some(segments) = mount_segments(path) else {
-                    self.report_value(
-                        Diagnostic::error(
-                            "mount-path-invalid",
-                            format!("mount path `{path}` of volume `{v}` has a `..` segment"),
-                        )
-                        .hint("write the directory as an absolute path without `..`, such as `/data/uploads`"),
-                        &mp,
-                    );
-                    continue;
-                };
-                let canonical = format!("/{}", segments.join("/"));
-                let clash = |what: String| {
-                    Diagnostic::error(
-                        "volume-mount-clash",
-                        format!(
-                            "volume `{v}` mounted at `{path}` in workload `{w}` of client `{}` {what}",
-                            client.name
-                        ),
-                    )
-                    .hint(mount_hint)
-                };
-                if let Some((dir, why)) = protected_dir(&canonical) {
-                    let what = if canonical == "/" {
-                        "would hide the container's whole filesystem".to_owned()
-                    } else {
-                        format!("would hide or lie inside `{dir}`, {why}")
-                    };
-                    self.report_value(clash(what), &mp);
-                } else if let Some((sp, s)) = secrets
-                    .iter()
-                    .find(|(sp, _)| at_or_above(sp, &canonical) || at_or_above(&canonical, sp))
-                {
-                    self.report_value(
-                        clash(format!(
-                            "overlaps `{sp}`, the mount of secret `{s}`: one would hide the other's files"
-                        )),
-                        &mp,
-                    );
-                } else if let Some(other) = by_workload
-                    .entry(w.as_str())
-                    .or_default()
-                    .insert(canonical, v.as_str())
-                {
-                    self.report_value(
-                        clash(format!("is where volume `{other}` is already mounted")),
-                        &mp,
-                    );
-                }
-            }
-            if spec.access != VolumeAccess::SingleNode {
-                continue;
-            }
-            if let [(first, _), (second, mp), ..] = attached.as_slice() {
-                self.report(
-                    Diagnostic::error(
-                        "single-node-volume-shared",
-                        format!(
-                            "single-node volume `{v}` of client `{}` is mounted by workloads `{first}` and `{second}`: it attaches to one node at a time, so pods elsewhere fail with a Multi-Attach error",
-                            client.name
-                        ),
-                    )
-                    .hint("mount it into one workload, or set `access: shared` (ReadWriteMany; the zone's storage class must support it)"),
-                    mp,
-                );
-            }
-            for (w, _) in &attached {
-                self.single_node_replicas(client, at, v, w);
-            }
-        }
-        if client.hosting != Hosting::Dedicated {
-            return;
-        }
-        let quota = client.quota.as_ref();
-        let claims = quota.and_then(|q| q.persistent_volume_claims);
-        let limit = claims.unwrap_or(model::DEFAULT_QUOTA_PVCS);
-        let n = client.volumes.len();
-        if n > usize::try_from(limit).unwrap_or(usize::MAX) {
-            let message = format!(
-                "client `{}` declares {n} volumes, but its quota admits {limit} PersistentVolumeClaims",
-                client.name
-            );
-            if claims.is_some() {
-                self.report_value(
-                    Diagnostic::error("too-many-volumes", message).hint(format!(
-                        "raise `persistentVolumeClaims` to {n} or more, or remove a volume"
-                    )),
-                    &format!("{at}/quota/persistentVolumeClaims"),
-                );
-            } else {
-                self.report(
-                    Diagnostic::error("too-many-volumes", message).hint(format!(
-                        "set `quota.persistentVolumeClaims: {n}` or more (the default is {limit}), or remove a volume"
-                    )),
-                    &format!("{at}/volumes"),
-                );
-            }
-        }
-        if let Some(set) = quota.and_then(|q| q.requests_storage.as_ref())
-            && sizes_known
-            && let Some(have) = bytes(set)
-            && have < total
-        {
-            self.report_value(
-                Diagnostic::error(
-                    "quota-storage-too-small",
-                    format!(
-                        "quota `requestsStorage: {set}` of client `{}` cannot hold its volumes, {} in all",
-                        client.name,
-                        format_bytes(total)
-                    ),
-                )
-                .hint(format!(
-                    "raise `requestsStorage` to `{}` or more, or leave it out to have it derived",
-                    format_bytes(total)
-                )),
-                &format!("{at}/quota/requestsStorage"),
-            );
-        }
-    }
-
-    /// A workload mounting a single-node volume runs one replica: every count above one (or
-    /// an autoscaler) written for it is an error rather than a silent override.
-    fn single_node_replicas(&mut self, client: &raw::Client, at: &str, volume: &str, w: &str) {
-        let mut written: Vec<(String, Option<u32>)> = Vec::new();
-        let many = |r: Option<u32>| r.filter(|n| *n > 1);
-        if client.workloads.is_empty() {
-            if let Some(n) = many(client.replicas) {
-                written.push((format!("{at}/replicas"), Some(n)));
-            }
-            if client.autoscaling.is_some() {
-                written.push((format!("{at}/autoscaling"), None));
-            }
-            for (zone, ov) in &client.overrides {
-                let op = override_pointer(at, zone);
-                if let Some(n) = many(ov.replicas) {
-                    written.push((format!("{op}/replicas"), Some(n)));
-                }
-                if ov.autoscaling.is_some() {
-                    written.push((format!("{op}/autoscaling"), None));
-                }
-            }
-        } else {
-            if let Some(n) = many(client.workloads.get(w).and_then(|s| s.replicas)) {
-                written.push((format!("{}/replicas", workload_pointer(at, w)), Some(n)));
-            }
-            for (zone, ov) in &client.overrides {
-                if let Some(n) = many(ov.workloads.get(w).and_then(|o| o.replicas)) {
-                    let p = format!(
-                        "{}/workloads/{}/replicas",
-                        override_pointer(at, zone),
-                        escape_segment(w)
-                    );
-                    written.push((p, Some(n)));
-                }
-            }
-        }
-        for (pointer, n) in written {
-            let asks = match n {
-                Some(n) => format!("asks for {n} replicas"),
-                None => "asks for an autoscaler".to_owned(),
-            };
-            let d = Diagnostic::error(
-                "single-node-volume-replicas",
-                format!(
-                    "workload `{w}` of client `{}` mounts single-node volume `{volume}`, which attaches to one node at a time, but `{}` {asks}",
-                    client.name,
-                    crate::yaml::field_name(&pointer)
-                        .rsplit('.')
-                        .next()
-                        .unwrap_or_default()
-                ),
-            )
-            .hint(format!(
-                "a workload with a single-node volume runs one replica, replaced with `Recreate`, without an autoscaler: remove this (or set 1), or give `{volume}` `access: shared`"
-            ));
-            if n.is_some() {
-                self.report_value(d, &pointer);
-            } else {
-                self.report(d, &pointer);
-            }
-        }
-    }
-
-    fn tcp_ports(
-        &mut self,
-        client: &raw::Client,
-        at: &str,
-        known: &BTreeMap<&str, (WorkloadKind, Option<u16>)>,
-        zones: Option<&[raw::Zone]>,
-        ports: &mut PublicPorts,
-    ) {
-        let deployed: Vec<&raw::Zone> = zones
-            .unwrap_or_default()
-            .iter()
-            .filter(|z| client.versions.contains_key(&z.name))
-            .collect();
-        let mut reported = BTreeSet::new();
-        for (j, t) in client.tcp_ports.iter().enumerate() {
-            let tp = format!("{at}/tcpPorts/{j}");
-            let port_p = format!("{tp}/port");
-            let n = &t.name;
-            match known.get(t.workload.as_str()) {
-                None => self.report_value(
-                    Diagnostic::error(
-                        "tcp-port-workload-invalid",
-                        format!(
-                            "tcp port `{n}` of client `{}` leads to `{}`, which is not one of its workloads",
-                            client.name, t.workload
-                        ),
-                    )
-                    .hint(one_of(client, known)),
-                    &format!("{tp}/workload"),
-                ),
-                Some((WorkloadKind::Cron, _)) => self.report_value(
-                    Diagnostic::error(
-                        "tcp-port-workload-invalid",
-                        format!(
-                            "tcp port `{n}` of client `{}` leads to cron workload `{}`, whose pods only run now and then",
-                            client.name, t.workload
-                        ),
-                    )
-                    .hint("point it at the http or worker workload that listens on it"),
-                    &format!("{tp}/workload"),
-                ),
-                Some((_, http_port)) => {
-                    let target = t.target_port.unwrap_or(t.port);
-                    let target_p = if t.target_port.is_some() {
-                        format!("{tp}/targetPort")
-                    } else {
-                        port_p.clone()
-                    };
-                    let metrics_port = client
-                        .metrics
-                        .as_ref()
-                        .filter(|m| m.workload == t.workload)
-                        .map(|m| m.port);
-                    let taken = if *http_port == Some(target) {
-                        Some("http")
-                    } else if metrics_port == Some(target) {
-                        Some("metrics")
-                    } else {
-                        None
-                    };
-                    if let Some(what) = taken {
-                        self.report_value(
-                            Diagnostic::error(
-                                "tcp-target-port-clash",
-                                format!(
-                                    "tcp port `{n}` of client `{}` sends to container port {target} of workload `{}`, which is already its `{what}` port",
-                                    client.name, t.workload
-                                ),
-                            )
-                            .hint("give the raw TCP listener a container port of its own with `targetPort`"),
-                            &target_p,
-                        );
-                    }
-                }
-            }
-            if t.port == 80 || t.port == 443 {
-                self.report_value(
-                    Diagnostic::error(
-                        "tcp-port-reserved",
-                        format!(
-                            "tcp port `{n}` of client `{}` asks for public port {}, where Traefik serves HTTP and HTTPS",
-                            client.name, t.port
-                        ),
-                    )
-                    .hint("choose another public port; web traffic reaches workloads through their `hosts`"),
-                    &port_p,
-                );
-                continue;
-            }
-            for z in &deployed {
-                if z.ingress == IngressMode::HostNetwork
-                    && (t.port == 8080 || t.port == 9100)
-                    && reported.insert(port_p.clone())
-                {
-                    self.report_value(
-                        Diagnostic::error(
-                            "tcp-port-reserved",
-                            format!(
-                                "tcp port `{n}` of client `{}` asks for public port {}, where Traefik itself listens on the nodes of host-network zone `{}`",
-                                client.name, t.port, z.name
-                            ),
-                        )
-                        .hint("choose another public port: 8080 and 9100 are Traefik's own on the node's network"),
-                        &port_p,
-                    );
-                }
-                let claim = PortClaim {
-                    client: client.name.clone(),
-                    pointer: port_p.clone(),
-                    port: t.port,
-                };
-                if let Some(first) = ports.ports.get(&(z.name.clone(), t.port)).cloned() {
-                    if reported.insert(port_p.clone()) {
-                        let line = self.line_of(&first.pointer);
-                        let owner = if first.client == client.name {
-                            "this client".to_owned()
-                        } else {
-                            format!("client `{}`", first.client)
-                        };
-                        self.report_value(
-                            Diagnostic::error(
-                                "tcp-port-claimed-twice",
-                                format!(
-                                    "public tcp port {} of client `{}` in zone `{}` is also claimed by {owner} at line {line}",
-                                    t.port, client.name, z.name
-                                ),
-                            )
-                            .hint("a public port leads to one workload per zone: choose another `port` for one of them"),
-                            &port_p,
-                        );
-                    }
-                } else {
-                    ports.ports.insert((z.name.clone(), t.port), claim.clone());
-                }
-                if z.ingress != IngressMode::EdgeProxy {
-                    continue;
-                }
-                let node_port = t
-                    .node_port
-                    .unwrap_or_else(|| model::default_node_port(t.port));
-                let node_p = if t.node_port.is_some() {
-                    format!("{tp}/nodePort")
-                } else {
-                    port_p.clone()
-                };
-                let key = (z.name.clone(), node_port);
-                match ports.node_ports.get(&key).cloned() {
-                    Some(first) if first.port != t.port || first.client != client.name => {
-                        if reported.insert(node_p.clone()) {
-                            let line = self.line_of(&first.pointer);
-                            let owner = if first.client == client.name {
-                                "this client".to_owned()
-                            } else {
-                                format!("client `{}`", first.client)
-                            };
-                            self.report_value(
-                                Diagnostic::error(
-                                    "node-port-claimed-twice",
-                                    format!(
-                                        "tcp port `{n}` of client `{}` would use NodePort {node_port} in edge-proxy zone `{}`, which {owner} already uses (line {line})",
-                                        client.name, z.name
-                                    ),
-                                )
-                                .hint(format!(
-                                    "set `nodePort` (30000-32767) on one of them; by default it is 30000 + port modulo 2768, so ports {} and {} meet",
-                                    first.port, t.port
-                                )),
-                                &node_p,
-                            );
-                        }
-                    }
-                    Some(_) => {}
-                    None => {
-                        ports.node_ports.insert(
-                            key,
-                            PortClaim {
-                                pointer: node_p.clone(),
-                                ..claim
-                            },
-                        );
-                    }
-                }
-            }
-        }
-    }
-
-    fn metrics(
-        &mut self,
-        client: &raw::Client,
-        at: &str,
-        known: &BTreeMap<&str, (WorkloadKind, Option<u16>)>,
-    ) {
-        let Some(m) = &client.metrics else {
-            return;
-        };
-        let mp = format!("{at}/metrics");
-        match known.get(m.workload.as_str()) {
-            None => self.report_value(
-                Diagnostic::error(
-                    "metrics-workload-invalid",
-                    format!(
-                        "`metrics` of client `{}` names `{}`, which is not one of its workloads",
-                        client.name, m.workload
-                    ),
-                )
-                .hint(one_of(client, known)),
-                &format!("{mp}/workload"),
-            ),
-            Some((WorkloadKind::Cron, _)) => self.report_value(
-                Diagnostic::error(
-                    "metrics-workload-invalid",
-                    format!(
-                        "`metrics` of client `{}` names cron workload `{}`, whose pods only run now and then, so Prometheus would rarely find them",
-                        client.name, m.workload
-                    ),
-                )
-                .hint("scrape an http or worker workload; a job's results belong in a push gateway or the logs"),
-                &format!("{mp}/workload"),
-            ),
-            Some((_, http_port)) => {
-                if *http_port == Some(m.port) {
-                    self.report_value(
-                        Diagnostic::error(
-                            "metrics-port-clash",
-                            format!(
-                                "metrics port {} of client `{}` is already the `http` port of workload `{}`",
-                                m.port, client.name, m.workload
-                            ),
-                        )
-                        .hint("serve metrics on a port of their own (e.g. 9090): the NetworkPolicy admits the scraper on that port only"),
-                        &format!("{mp}/port"),
-                    );
-                }
-                // A tcp port's targetPort equal to it is reported at the tcp port.
-            }
-        }
-    }
-
     /// `overrides.<zone>.workloads`: only workloads the client has, and only what their kind reads.
-    fn workload_overrides(
-        &mut self,
-        client: &raw::Client,
-        at: &str,
-        known: &BTreeMap<&str, (WorkloadKind, Option<u16>)>,
-    ) {
+    fn workload_overrides(&mut self, client: &raw::Client, at: &str, known: &Known) {
         for (zone, ov) in &client.overrides {
             let op = override_pointer(at, zone);
             for (w, wov) in &ov.workloads {
@@ -1154,39 +544,4 @@ impl Lint<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::schedule_problem;
-
-    #[test]
-    fn schedules_are_checked_field_by_field() {
-        for ok in [
-            "H 3 * * *",
-            "H H * * *",
-            "*/15 * * * *",
-            "0 0 1 JAN,jul SUN",
-            "5 4 * * MON-FRI",
-            "0 0-23/2 1-31 1-12 0-6",
-            "59 23 31 12 6",
-            "0 12 * * 1/2",
-        ] {
-            assert_eq!(schedule_problem(ok), None, "{ok}");
-        }
-        for (bad, says) in [
-            ("60 * * * *", "minute"),
-            ("0 24 * * *", "hour"),
-            ("0 0 0 * *", "day of the month"),
-            ("0 0 32 * *", "day of the month"),
-            ("0 0 * 13 *", "month"),
-            ("0 0 * * 7", "day of the week"),
-            ("0 0 * FOO *", "not a number or one of JAN"),
-            ("0 0 * * FRI-MON", "backwards"),
-            ("*/0 * * * *", "step"),
-            ("1,,2 * * * *", "empty"),
-            ("0 0 * * 1-2-3", "day of the week"),
-            ("99999999999 * * * *", "outside"),
-        ] {
-            let problem = schedule_problem(bad).unwrap_or_default();
-            assert!(problem.contains(says), "{bad}: {problem:?}");
-        }
-    }
-}
+mod tests;
