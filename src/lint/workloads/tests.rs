@@ -234,3 +234,62 @@ proptest! {
         }
     }
 }
+
+/// What the workload rules must not refuse: one host split by path, a shared volume on two
+/// workloads, a single-node volume at one replica, named schedule fields, ports that differ
+/// only by zone, NodePorts set apart by hand, metrics beside the http port.
+#[test]
+fn rules_leave_what_works_alone() {
+    let text = r#"
+apiVersion: tenantgen.io/v1alpha1
+kind: ClientCatalog
+metadata: {name: t}
+spec:
+  platform: {domain: example.com}
+  zones:
+    - {name: dev, ingress: edge-proxy}
+    - {name: metal, ingress: host-network, nodeCidrs: [10.0.0.0/24]}
+  clients:
+    - name: acme
+      hosting: dedicated
+      size: large
+      image: registry.example.com/acme/app
+      versions: {dev: "1.0.0"}
+      hosts: [acme.example]
+      quota: {persistentVolumeClaims: 2, requestsStorage: 12Gi}
+      workloads:
+        web: {port: 8000}
+        api: {port: 8001, path: /api}
+        admin: {port: 8002, path: /admin, hosts: [admin.acme.example]}
+        worker: {kind: worker, replicas: 1}
+        report: {kind: cron, schedule: "H 3 1-15/2 jan-JUN MON-FRI", concurrencyPolicy: Allow}
+      volumes:
+        uploads: {size: 10Gi, access: shared, mounts: {web: /data/uploads, worker: /data/uploads}}
+        queue: {size: 2Gi, mounts: {worker: /data/queue}}
+      tcpPorts:
+        - {name: mqtt, port: 8443, workload: worker, targetPort: 1883}
+        - {name: amqp, port: 11211, workload: worker, nodePort: 31111}
+      metrics: {workload: web, port: 9090}
+      overrides:
+        dev:
+          workloads:
+            admin: {hosts: [admin.dev.acme.example], replicas: 2}
+            worker: {replicas: 1}
+    - name: globex
+      hosting: shared
+      size: small
+      image: registry.example.com/globex/app
+      versions: {metal: "1.0.0@sha256:5b2e9d1c7a3f8e6d4c2b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d"}
+      volumes:
+        data: {size: 1Gi, mounts: {web: /data}}
+      tcpPorts:
+        - {name: mqtt, port: 8443, workload: web, targetPort: 1883}
+"#;
+    let checked = crate::check::check_source(Source::from_text("ok.yaml", text));
+    let problems: Vec<String> = checked
+        .as_ref()
+        .err()
+        .map(|ps| ps.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
