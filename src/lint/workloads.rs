@@ -41,22 +41,29 @@ pub(super) struct Route {
     pub default: bool,
 }
 
-/// Every host `client` routes, per zone it is deployed to, overrides applied, as the model
-/// resolves them (`model::plans`). `zones` are the catalog's zone names (`None` when the
-/// schema refused them: every zone in `versions` then counts); `domain` is the normalised
-/// platform domain (`None`: default hosts are left out).
+/// The zones `client` is deployed to: its `versions` keys that are zones. `zones` are the
+/// catalog's zone names, `None` when the schema refused them (every key then counts).
+pub(super) fn deployed_zones<'c>(client: &'c raw::Client, zones: Option<&[&str]>) -> Vec<&'c str> {
+    client
+        .versions
+        .keys()
+        .map(String::as_str)
+        .filter(|z| zones.is_none_or(|zs| zs.contains(z)))
+        .collect()
+}
+
+/// Every host `client` routes in each of `zones`, overrides applied, as the model resolves
+/// them (`model::plans`), with the pointer of the field that names it: for the routes that
+/// really exist pass `deployed_zones`; for every host the catalog could route, all zones.
+/// `domain` is the normalised platform domain (`None`: default hosts are left out).
 pub(super) fn routes(
     client: &raw::Client,
     at: &str,
-    zones: Option<&[&str]>,
+    zones: &[&str],
     domain: Option<&str>,
 ) -> Vec<Route> {
     let mut out = Vec::new();
-    let deployed = client
-        .versions
-        .keys()
-        .filter(|z| zones.is_none_or(|zs| zs.contains(&z.as_str())));
-    for zone in deployed {
+    for &zone in zones {
         let op = override_pointer(at, zone);
         let ov = client.overrides.get(zone);
         let client_hosts = || -> Hosts {
@@ -99,7 +106,7 @@ pub(super) fn routes(
             for (host, pointer, default) in hosts {
                 out.push(Route {
                     pointer,
-                    zone: zone.clone(),
+                    zone: zone.to_owned(),
                     host,
                     workload: workload.to_owned(),
                     path: path.clone(),
@@ -439,7 +446,8 @@ impl Lint<'_> {
         }
         let mut seen: BTreeMap<(String, String, String), String> = BTreeMap::new();
         let mut reported = BTreeSet::new();
-        for r in routes(client, at, cx.zones.as_deref(), cx.domain.as_deref()) {
+        let zones = deployed_zones(client, cx.zones.as_deref());
+        for r in routes(client, at, &zones, cx.domain.as_deref()) {
             let key = (r.zone.clone(), r.host.clone(), r.path.clone());
             match seen.get(&key) {
                 Some(first) if *first != r.workload => {

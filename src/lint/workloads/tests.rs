@@ -293,3 +293,75 @@ spec:
         .unwrap_or_default();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+/// `routes` (what the catalog-wide host rules read) resolves hosts as the model does: a
+/// workload override, then the workload's own, then a zone override of the client's, then
+/// the client's, then `<name>.<domain>`; each with the pointer it was written at.
+#[test]
+fn routes_name_each_host_where_it_was_written() {
+    let client: crate::catalog::Client = serde_json::from_value(json!({
+        "name": "acme", "hosting": "shared", "size": "small",
+        "image": "registry.example.com/acme/app",
+        "versions": {"dev": "1", "staging": "1", "nowhere": "1"},
+        "hosts": ["A.example."],
+        "workloads": {
+            "api": {"hosts": ["api.example"]},
+            "admin": {"path": "/admin/"},
+            "worker": {"kind": "worker"},
+        },
+        "overrides": {
+            "dev": {"workloads": {"api": {"hosts": ["api.dev.example"]}}},
+            "staging": {"hosts": ["s.example"]},
+        },
+    }))
+    .expect("client");
+    let zones = super::deployed_zones(&client, Some(&["dev", "staging"]));
+    assert_eq!(zones, ["dev", "staging"]);
+    let got: Vec<(String, String, String, String, String)> =
+        super::routes(&client, "/c", &zones, Some("example.com"))
+            .into_iter()
+            .map(|r| (r.zone, r.workload, r.host, r.path, r.pointer))
+            .collect();
+    let want = [
+        ("dev", "admin", "a.example", "/admin", "/c/hosts/0"),
+        (
+            "dev",
+            "api",
+            "api.dev.example",
+            "/",
+            "/c/overrides/dev/workloads/api/hosts/0",
+        ),
+        (
+            "staging",
+            "admin",
+            "s.example",
+            "/admin",
+            "/c/overrides/staging/hosts/0",
+        ),
+        (
+            "staging",
+            "api",
+            "api.example",
+            "/",
+            "/c/workloads/api/hosts/0",
+        ),
+    ]
+    .map(|(a, b, c, d, e)| (a.into(), b.into(), c.into(), d.into(), e.into()));
+    assert_eq!(got, want);
+    let plain: crate::catalog::Client = serde_json::from_value(json!({
+        "name": "globex", "hosting": "shared", "size": "small",
+        "image": "registry.example.com/globex/app", "versions": {"dev": "1"},
+    }))
+    .expect("client");
+    let r = super::routes(&plain, "/g", &["dev"], Some("example.com"));
+    assert_eq!(r.len(), 1);
+    assert_eq!(
+        (
+            r[0].host.as_str(),
+            r[0].pointer.as_str(),
+            r[0].default,
+            r[0].workload.as_str()
+        ),
+        ("globex.example.com", "/g/name", true, "web")
+    );
+}
