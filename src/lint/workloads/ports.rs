@@ -39,6 +39,8 @@ impl Lint<'_> {
             .filter(|z| client.versions.contains_key(&z.name))
             .collect();
         let mut reported = BTreeSet::new();
+        // (workload, container port) -> the tcp port sending there first.
+        let mut targets: BTreeMap<(&str, u16), &str> = BTreeMap::new();
         for (j, t) in client.tcp_ports.iter().enumerate() {
             let tp = format!("{at}/tcpPorts/{j}");
             let port_p = format!("{tp}/port");
@@ -78,19 +80,20 @@ impl Lint<'_> {
                         .as_ref()
                         .filter(|m| m.workload == t.workload)
                         .map(|m| m.port);
+                    let first = targets.insert((t.workload.as_str(), target), n.as_str());
                     let taken = if *http_port == Some(target) {
-                        Some("http")
+                        Some("its `http` port".to_owned())
                     } else if metrics_port == Some(target) {
-                        Some("metrics")
+                        Some("its `metrics` port".to_owned())
                     } else {
-                        None
+                        first.map(|other| format!("where tcp port `{other}` goes"))
                     };
                     if let Some(what) = taken {
                         self.report_value(
                             Diagnostic::error(
                                 "tcp-target-port-clash",
                                 format!(
-                                    "tcp port `{n}` of client `{}` sends to container port {target} of workload `{}`, which is already its `{what}` port",
+                                    "tcp port `{n}` of client `{}` sends to container port {target} of workload `{}`, which is already {what}",
                                     client.name, t.workload
                                 ),
                             )
