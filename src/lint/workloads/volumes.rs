@@ -222,23 +222,27 @@ impl Lint<'_> {
             }
         }
         for (pointer, n) in written {
-            let asks = match n {
-                Some(n) => format!("asks for {n} replicas"),
-                None => "asks for an autoscaler".to_owned(),
+            let (field, asks, fix) = match n {
+                Some(n) => (
+                    "replicas",
+                    format!("asks for {n} replicas"),
+                    "set it to 1 or remove it",
+                ),
+                None => (
+                    "autoscaling",
+                    "asks for an autoscaler".to_owned(),
+                    "remove it",
+                ),
             };
             let d = Diagnostic::error(
                 "single-node-volume-replicas",
                 format!(
-                    "workload `{w}` of client `{}` mounts single-node volume `{volume}`, which attaches to one node at a time, but `{}` {asks}",
-                    client.name,
-                    crate::yaml::field_name(&pointer)
-                        .rsplit('.')
-                        .next()
-                        .unwrap_or_default()
+                    "workload `{w}` of client `{}` mounts single-node volume `{volume}`, which attaches to one node at a time, but `{field}` {asks}",
+                    client.name
                 ),
             )
             .hint(format!(
-                "a workload with a single-node volume runs one replica, replaced with `Recreate`, without an autoscaler: remove this (or set 1), or give `{volume}` `access: shared`"
+                "a workload with a single-node volume runs one replica, replaced with `Recreate`, without an autoscaler: {fix}, or give `{volume}` `access: shared`"
             ));
             if n.is_some() {
                 self.report_value(d, &pointer);
