@@ -211,6 +211,45 @@ fn an_invalid_catalog_stops_explain_and_promote_with_a_hint() {
     }
 }
 
+/// The sample's MQTT broker keeps its message store on a single-node volume: asking for two
+/// replicas of it is refused at the field written, naming the client, the workload and the
+/// volume, and either way out the hint offers makes the catalog valid again.
+#[test]
+fn a_single_node_volume_refuses_more_replicas_where_they_are_written() {
+    let command = "command: [mosquitto, -c, /mosquitto/config/mosquitto.conf]\n";
+    let broken = sample().replacen(command, &format!("{command}          replicas: 2\n"), 1);
+    assert_ne!(broken, sample(), "the sample still has the broker");
+    let err = fails_saying(
+        &run(repo(&broken).path(), &["validate"]),
+        "[single-node-volume-replicas]",
+    );
+    assert!(
+        err.contains("spec.clients[sensorhub].workloads.broker.replicas: workload `broker` of client `sensorhub` mounts single-node volume `data`"),
+        "{err}"
+    );
+    assert!(
+        err.contains("set it to 1 or remove it, or give `data` `access: shared`"),
+        "{err}"
+    );
+    assert!(err.contains("is not a valid catalog: 1 error"), "{err}");
+    for fixed in [
+        broken.replacen(
+            &format!("{command}          replicas: 2\n"),
+            &format!("{command}          replicas: 1\n"),
+            1,
+        ),
+        broken.replacen(
+            "access: single-node, mounts: {broker:",
+            "access: shared, mounts: {broker:",
+            1,
+        ),
+    ] {
+        assert_ne!(fixed, broken);
+        let out = run(repo(&fixed).path(), &["validate"]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    }
+}
+
 // Progress. The one-second delay is set to 0 (`TENANTGEN_PROGRESS_AFTER_MS`), so that a small
 // catalog would show the line wherever it is allowed.
 
