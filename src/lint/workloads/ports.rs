@@ -24,6 +24,26 @@ struct PortClaim {
     port: u16,
 }
 
+/// What a node of a host-network zone already listens on at `port`, where Traefik would open
+/// a public TCP port on the node itself: Traefik's own entry points (its API and metrics stay
+/// on the node's loopback, which still holds the port), the Kubernetes components, and the
+/// NodePort range kube-proxy owns.
+fn node_port_owner(port: u16) -> Option<&'static str> {
+    Some(match port {
+        8080 => "Traefik's API and dashboard",
+        9100 => "Traefik's metrics (and node-exporter)",
+        22 => "SSH",
+        2379 | 2380 => "etcd",
+        6443 => "the Kubernetes API server",
+        10249 | 10256 => "kube-proxy",
+        10250 => "the kubelet",
+        10257 => "the controller manager",
+        10259 => "the scheduler",
+        30000..=32767 => "NodePorts",
+        _ => return None,
+    })
+}
+
 impl Lint<'_> {
     pub(super) fn tcp_ports(
         &mut self,
@@ -118,19 +138,21 @@ impl Lint<'_> {
                 continue;
             }
             for z in &deployed {
-                if z.ingress == IngressMode::HostNetwork
-                    && (t.port == 8080 || t.port == 9100)
+                let node_owner = (z.ingress == IngressMode::HostNetwork)
+                    .then(|| node_port_owner(t.port))
+                    .flatten();
+                if let Some(owner) = node_owner
                     && reported.insert(port_p.clone())
                 {
                     self.report_value(
                         Diagnostic::error(
                             "tcp-port-reserved",
                             format!(
-                                "tcp port `{n}` of client `{}` asks for public port {}, where Traefik itself listens on the nodes of host-network zone `{}`",
+                                "tcp port `{n}` of client `{}` asks for public port {}, which the nodes of host-network zone `{}` already use for {owner}",
                                 client.name, t.port, z.name
                             ),
                         )
-                        .hint("choose another public port: 8080 and 9100 are Traefik's own on the node's network"),
+                        .hint("choose another public port: in a host-network zone Traefik opens it on every node, beside the node's own services"),
                         &port_p,
                     );
                 }
