@@ -243,7 +243,7 @@ impl Lint<'_> {
         self.workload_overrides(client, at, &known);
     }
 
-    fn present(&self, pointer: &str) -> bool {
+    pub(super) fn present(&self, pointer: &str) -> bool {
         self.doc.value.pointer(pointer).is_some()
     }
 
@@ -355,7 +355,19 @@ impl Lint<'_> {
             .map(|m| (format!("{}-metrics", m.workload), m.workload.as_str()));
         for name in client.workloads.keys() {
             let p = workload_pointer(at, name);
-            if OAUTH_NAMES.contains(&name.as_str()) {
+            if name == "default" {
+                self.report(
+                    Diagnostic::error(
+                        "workload-name-reserved",
+                        format!(
+                            "workload `default` of client `{}` would take over the ServiceAccount `default` Kubernetes creates in every namespace",
+                            client.name
+                        ),
+                    )
+                    .hint("rename the workload: each workload runs under a ServiceAccount named after it"),
+                    &p,
+                );
+            } else if OAUTH_NAMES.contains(&name.as_str()) {
                 self.report(
                     Diagnostic::error(
                         "workload-name-reserved",

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Known, one_of, override_pointer, workload_pointer};
-use crate::catalog::{self as raw, Hosting, VolumeAccess};
+use crate::catalog::{self as raw, Hosting, VolumeAccess, WorkloadKind};
 use crate::diagnostics::Diagnostic;
 use crate::lint::Lint;
 use crate::lint::isolation::{at_or_above, mount_segments, protected_dir};
@@ -112,6 +112,31 @@ impl Lint<'_> {
                         clash(format!("is where volume `{other}` is already mounted")),
                         &mp,
                     );
+                }
+            }
+            let running: Vec<&str> = attached
+                .iter()
+                .map(|(w, _)| *w)
+                .filter(|w| known.get(w).is_some_and(|(k, _)| *k != WorkloadKind::Cron))
+                .collect();
+            // Unknown workloads are reported above; the volume's own problem is then theirs.
+            if running.is_empty() && attached.len() == spec.mounts.len() {
+                let crons: Vec<String> = attached.iter().map(|(w, _)| format!("`{w}`")).collect();
+                let how = if crons.is_empty() {
+                    "is mounted by no workload".to_owned()
+                } else {
+                    format!("is mounted only by cron workload {}", crons.join(", "))
+                };
+                let pointer = format!("{vp}/mounts");
+                let d = Diagnostic::error(
+                    "volume-not-mounted",
+                    format!("volume `{v}` of client `{}` {how}", client.name),
+                )
+                .hint("mount it into an http or worker workload, or remove it: the tenant's Kustomization waits for every claim to bind, and storage classes that bind on first use (local-path, most block storage) leave a claim no running pod mounts Pending");
+                if self.present(&pointer) {
+                    self.report(d, &pointer);
+                } else {
+                    self.report(d, &vp);
                 }
             }
             if spec.access != VolumeAccess::SingleNode {
