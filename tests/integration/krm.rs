@@ -361,13 +361,13 @@ fn kpt_fn_render_runs_the_kptfile_pipeline_idempotently() {
     };
     assert_eq!(
         deployments(&first),
-        7,
-        "six clients and the landing page in dev"
+        11,
+        "six one-workload clients, honeydue's api, admin and worker, sensorhub's broker and the landing page in dev"
     );
     let second = render();
     assert_eq!(
         deployments(&second),
-        7,
+        11,
         "a second render replaces, never duplicates"
     );
     let text = std::fs::read_to_string(pkg.join("catalog.yaml"))

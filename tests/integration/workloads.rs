@@ -644,7 +644,6 @@ fn a_dedicated_quota_admits_every_workload_at_its_peak_and_its_volumes() {
 /// A quota the catalog sets must admit what the workloads run at once and the volumes'
 /// storage, or the API server refuses the surplus pods and claims.
 #[test]
-#[ignore = "bug: validate accepts a quota below the sum of several workloads' peaks and a requestsStorage below the volumes (lints2 item 9; un-ignore after merging it)"]
 fn a_quota_below_the_workloads_peak_is_refused() {
     let digest = format!("1.0.0@sha256:{}", "a".repeat(64));
     let text = format!(
@@ -839,7 +838,6 @@ spec:
 /// be refused by `validate` (with a hint), since its rendering would be refused by the API
 /// server or keep Traefik from starting.
 #[test]
-#[ignore = "bug: validate accepts TCP ports and metrics ports that collide (lints2 adds these lints; un-ignore after merging it)"]
 fn a_catalog_whose_ports_would_collide_is_refused() {
     let mut accepted = Vec::new();
     for (what, extra) in [
@@ -936,7 +934,6 @@ fn no_two_objects_share_a_name_in_the_rendered_trees() {
 /// A workload is named after its objects (ServiceAccount, Deployment, Service, Ingress): a
 /// name that the client's other objects or the cluster already use must be refused.
 #[test]
-#[ignore = "bug: validate accepts workloads named oauth2-proxy, oauth2 (beside forward-auth) and default (lints2 adds the first two; `default` is not in its brief)"]
 fn a_workload_named_like_another_object_is_refused() {
     let mut accepted = Vec::new();
     for (what, workloads) in [
@@ -1205,7 +1202,6 @@ fn every_claim_is_mounted_by_a_running_workload() {
 }
 
 #[test]
-#[ignore = "bug: validate accepts a volume mounted by no workload or only by a cron job; its claim keeps the tenant Kustomization (wait: true) from becoming ready"]
 fn a_volume_no_running_workload_mounts_is_refused() {
     let mut accepted = Vec::new();
     for mounts in ["{}", "{report: /data}"] {
