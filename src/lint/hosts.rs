@@ -14,7 +14,6 @@ use serde_json::Value;
 use super::{Context, Lint};
 use crate::catalog as raw;
 use crate::diagnostics::Diagnostic;
-use crate::model::normalize_host;
 
 /// DNS allows at most 253 characters in a name (without the trailing dot).
 const HOST_MAX: usize = 253;
@@ -106,14 +105,21 @@ impl Lint<'_> {
         cx: &Context,
         claims: &mut Claims,
     ) {
-        let default = client.hosts.is_empty();
-        let written: Vec<(String, String)> = if default {
-            let Some(d) = &cx.domain else {
-                return;
-            };
-            let host = format!("{}.{d}", client.name);
-            let pointer = format!("{at}/name");
-            if host.len() > HOST_MAX {
+        // Every host the client could route in any zone (its workloads' and overrides'
+        // included), once per place it is written.
+        let zones: Vec<&str> = match &cx.zones {
+            Some(z) => z.clone(),
+            None => client.versions.keys().map(String::as_str).collect(),
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let written: Vec<(String, String, bool)> =
+            super::workloads::routes(client, at, &zones, cx.domain.as_deref())
+                .into_iter()
+                .filter(|r| seen.insert((r.host.clone(), r.pointer.clone())))
+                .map(|r| (r.host, r.pointer, r.default))
+                .collect();
+        for (host, pointer, default) in &written {
+            if *default && host.len() > HOST_MAX {
                 self.report_value(
                     Diagnostic::error(
                         "host-too-long",
@@ -124,19 +130,11 @@ impl Lint<'_> {
                         ),
                     )
                     .hint("list the client's hosts under `hosts:`, or shorten the client name or `platform.domain`"),
-                    &pointer,
+                    pointer,
                 );
             }
-            vec![(host, pointer)]
-        } else {
-            client
-                .hosts
-                .iter()
-                .enumerate()
-                .map(|(j, h)| (normalize_host(h), format!("{at}/hosts/{j}")))
-                .collect()
-        };
-        for (host, pointer) in written {
+        }
+        for (host, pointer, default) in written {
             if host.parse::<IpAddr>().is_ok() {
                 self.report_value(
                     Diagnostic::error(
@@ -148,7 +146,14 @@ impl Lint<'_> {
                 );
                 continue;
             }
-            if let Some((other, claim)) = claims.conflict(&host) {
+            let conflict = claims.conflict(&host).filter(|(_, claim)| {
+                // One client may route a host from several places (workloads on different
+                // paths, a zone's override): `duplicate-route` checks those. Twice in one
+                // list is still a mistake.
+                let list = |p: &str| p.rsplit_once('/').map_or("", |(l, _)| l).to_owned();
+                claim.owner != client.name || list(&claim.pointer) == list(&pointer)
+            });
+            if let Some((other, claim)) = conflict {
                 let line = self.line_of(&claim.pointer);
                 let how = if other == host {
                     "also claimed".to_string()
