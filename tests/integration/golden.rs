@@ -33,6 +33,10 @@ fn explain_says_what_is_rendered_and_why() {
     let out = run(&root(), &["explain", "globex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     insta::assert_snapshot!(crate::support::stdout(&out));
+    // A client with several workloads: each with its kind, schedule, hosts and probes.
+    let out = run(&root(), &["explain", "honeydue", "--zone", "staging"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("explain_workloads", crate::support::stdout(&out));
     let out = run(&root(), &["explain", "initech", "--zone", "production"]);
     assert_eq!(out.status.code(), Some(0));
     assert!(crate::support::stdout(&out).contains("zone production: not deployed"));

@@ -485,3 +485,47 @@ fn deploy_script_applies_waits_and_rolls_back() {
         "kubectl is never called for a modified package"
     );
 }
+
+#[test]
+fn a_client_with_several_workloads_is_packaged_whole_and_deployed_workload_by_workload() {
+    let dir = repo();
+    let pkg = packaged(dir.path(), "honeydue", "production");
+    let all = std::fs::read_to_string(pkg.join("manifests/all.yaml")).expect("manifests");
+    for object in [
+        "kind: Deployment\nmetadata:\n  annotations:",
+        "kind: CronJob",
+        "name: admin\n",
+        "name: api\n",
+        "name: worker\n",
+        "name: report\n",
+    ] {
+        assert!(all.contains(object), "the package holds `{object}`");
+    }
+    let images = std::fs::read_to_string(pkg.join("images.txt")).expect("images");
+    assert_eq!(
+        images,
+        "# run by the workloads admin, api, report, worker\nregistry.example.com/honeydue/app:1.9.2@sha256:0f4d2a0c1b6e9d8f7a5c3b1e2d4f6a8c0e2b4d6f8a1c3e5b7d9f0a2c4e6b8d1f\n"
+    );
+
+    let bin = fake_kubectl(dir.path());
+    let log = dir.path().join("ok.log");
+    let out = deploy(&pkg, &bin, &log, false);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Every Deployment is waited for; a CronJob has no rollout to wait for.
+    let calls = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(
+        calls,
+        "apply --server-side --field-manager=tenantgen --force-conflicts -f manifests/all.yaml\n\
+         -n ded-honeydue rollout status deployment/admin --timeout=5s\n\
+         -n ded-honeydue rollout status deployment/api --timeout=5s\n\
+         -n ded-honeydue rollout status deployment/worker --timeout=5s\n"
+    );
+    let log = dir.path().join("fail.log");
+    let out = deploy(&pkg, &bin, &log, true);
+    assert!(!out.status.success());
+    let calls = std::fs::read_to_string(&log).expect("log");
+    assert!(
+        calls.ends_with("-n ded-honeydue rollout undo deployment/admin\n"),
+        "the first failed rollout is undone and the deploy stops: {calls}"
+    );
+}
