@@ -1,0 +1,343 @@
+//! Risk flags: what a change to one object, or to the catalogs' versions, puts at risk.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+use super::{Change, Flag, Key, Object, Severity, Side, tag_of};
+use crate::check::Checked;
+
+/// The images of a workload's pod template, in container order.
+fn container_images(workload: &Value) -> Vec<&str> {
+    workload
+        .pointer("/spec/template/spec/containers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("image").and_then(Value::as_str))
+        .collect()
+}
+
+pub(super) fn flag(
+    severity: Severity,
+    rule: &'static str,
+    key: &Key,
+    client: Option<&str>,
+    message: String,
+) -> Flag {
+    Flag {
+        severity,
+        rule,
+        zone: Some(key.zone.clone()),
+        client: client.map(str::to_owned),
+        object: Some(key.label()),
+        message,
+    }
+}
+
+/// The (peer, port) pairs a NetworkPolicy allows, per direction, for "widened" checks.
+fn policy_rules(policy: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let selector = policy
+        .pointer("/spec/podSelector")
+        .map(Value::to_string)
+        .unwrap_or_default();
+    for (dir, peers_key) in [("ingress", "from"), ("egress", "to")] {
+        for rule in policy
+            .pointer(&format!("/spec/{dir}"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let peers: Vec<String> = rule
+                .get(peers_key)
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(Value::to_string).collect())
+                .unwrap_or_else(|| vec!["*".into()]);
+            let ports: Vec<String> = rule
+                .get("ports")
+                .and_then(Value::as_array)
+                .map(|a| a.iter().map(Value::to_string).collect())
+                .unwrap_or_else(|| vec!["*".into()]);
+            for p in &peers {
+                for port in &ports {
+                    out.insert(format!("{selector} {dir} {p} {port}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn policy_types(policy: &Value) -> BTreeSet<String> {
+    policy
+        .pointer("/spec/policyTypes")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn is_default_deny(policy: &Value) -> bool {
+    policy.pointer("/spec/podSelector").is_some_and(|s| {
+        s.as_object().is_some_and(|o| {
+            o.values()
+                .all(|v| v.as_object().is_some_and(serde_json::Map::is_empty))
+        })
+    }) && policy.pointer("/spec/ingress").is_none()
+        && policy.pointer("/spec/egress").is_none()
+        && !policy_types(policy).is_empty()
+}
+
+pub(super) fn object_flags(
+    key: &Key,
+    change: Change,
+    b: Option<&Object>,
+    h: Option<&Object>,
+) -> Vec<Flag> {
+    let client = h.or(b).and_then(|o| o.client.as_deref());
+    let mut out = Vec::new();
+    let label = key.label();
+    match (key.kind.as_str(), change) {
+        ("NetworkPolicy", Change::Removed) => {
+            let deny = b.is_some_and(|o| is_default_deny(&o.value));
+            let (rule, what) = if deny {
+                ("default-deny-dropped", "the default deny")
+            } else {
+                ("network-policy-removed", "a NetworkPolicy")
+            };
+            out.push(flag(
+                Severity::Block,
+                rule,
+                key,
+                client,
+                format!("{label}: {what} is removed"),
+            ));
+        }
+        ("NetworkPolicy", Change::Changed) => {
+            let (bv, hv) = (
+                &b.map(|o| o.value.clone()).unwrap_or_default(),
+                &h.map(|o| o.value.clone()).unwrap_or_default(),
+            );
+            if is_default_deny(bv) && !is_default_deny(hv) {
+                out.push(flag(
+                    Severity::Block,
+                    "default-deny-dropped",
+                    key,
+                    client,
+                    format!("{label}: no longer denies all traffic by default"),
+                ));
+            } else if !policy_rules(hv).is_subset(&policy_rules(bv))
+                || !policy_types(bv).is_subset(&policy_types(hv))
+            {
+                out.push(flag(
+                    Severity::Caution,
+                    "network-policy-widened",
+                    key,
+                    client,
+                    format!("{label}: allows traffic it did not allow before"),
+                ));
+            }
+        }
+        ("Namespace", Change::Removed) => out.push(flag(
+            Severity::Block,
+            "namespace-removed",
+            key,
+            client,
+            format!("{label}: Flux prune deletes the namespace and everything in it"),
+        )),
+        ("PersistentVolumeClaim", Change::Removed) => out.push(flag(
+            Severity::Block,
+            "volume-removed",
+            key,
+            client,
+            format!("{label}: Flux prune deletes the volume and its data"),
+        )),
+        ("ResourceQuota" | "PodDisruptionBudget", Change::Removed) => out.push(flag(
+            Severity::Caution,
+            "guardrail-removed",
+            key,
+            client,
+            format!("{label} is removed"),
+        )),
+        _ => {}
+    }
+    if key.kind == "Namespace" && change == Change::Changed {
+        let level = |o: Option<&Object>| {
+            o.and_then(|o| {
+                o.value
+                    .pointer("/metadata/labels/pod-security.kubernetes.io~1enforce")
+            })
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+        };
+        let rank = |l: &Option<String>| match l.as_deref() {
+            Some("restricted") => 2,
+            Some("baseline") => 1,
+            _ => 0,
+        };
+        let (was, now) = (level(b), level(h));
+        if rank(&now) < rank(&was) {
+            out.push(flag(
+                Severity::Block,
+                "pod-security-lowered",
+                key,
+                client,
+                format!(
+                    "{label}: Pod Security enforcement drops from {} to {}",
+                    was.as_deref().unwrap_or("none"),
+                    now.as_deref().unwrap_or("none")
+                ),
+            ));
+        }
+    }
+    if let Some(h) = h.filter(|_| {
+        matches!(
+            key.kind.as_str(),
+            "Deployment" | "StatefulSet" | "DaemonSet"
+        )
+    }) {
+        let before = b.map(|o| container_images(&o.value)).unwrap_or_default();
+        for image in container_images(&h.value)
+            .into_iter()
+            .filter(|i| !before.contains(i))
+        {
+            let tag = image
+                .split('@')
+                .next()
+                .unwrap_or("")
+                .rsplit_once(':')
+                .map(|(_, t)| t);
+            if tag == Some("latest") || (!image.contains(':') && !image.contains('@')) {
+                out.push(flag(
+                    Severity::Block,
+                    "image-latest",
+                    key,
+                    client,
+                    format!("{label} runs `{image}`, which moves under a running cluster"),
+                ));
+            } else if key.zone == "production" && !image.contains("@sha256:") {
+                out.push(flag(
+                    Severity::Block,
+                    "image-without-digest",
+                    key,
+                    client,
+                    format!("{label} runs `{image}` in production without a digest"),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Two clients routing one host in a zone (possible through hand-written components).
+pub(super) fn host_flags(head: &Side) -> Vec<Flag> {
+    let mut owners: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for (key, o) in head.iter().filter(|(k, _)| k.kind == "Ingress") {
+        for rule in o
+            .value
+            .pointer("/spec/rules")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(host) = rule.get("host").and_then(Value::as_str) {
+                owners
+                    .entry((key.zone.clone(), host.to_owned()))
+                    .or_default()
+                    .insert(o.client.clone().unwrap_or_else(|| "the platform".into()));
+            }
+        }
+    }
+    owners
+        .into_iter()
+        .filter(|(_, c)| c.len() > 1)
+        .map(|((zone, host), clients)| Flag {
+            severity: Severity::Block,
+            rule: "host-claimed-twice",
+            zone: Some(zone),
+            client: None,
+            object: None,
+            message: format!(
+                "host `{host}` is routed to {}",
+                clients.into_iter().collect::<Vec<_>>().join(" and ")
+            ),
+        })
+        .collect()
+}
+
+/// Flags from the catalogs' versions: a promotion that skips a zone, and one client's version
+/// moving in several zones at once.
+pub(super) fn version_flags(base: &Checked, head: &Checked) -> Vec<Flag> {
+    let mut out = Vec::new();
+    let zones: Vec<String> = head.model.zones.iter().map(|z| z.name.clone()).collect();
+    let versions = |c: &Checked, name: &str| {
+        c.raw
+            .spec
+            .clients
+            .iter()
+            .find(|x| x.name == name)
+            .map(|x| x.versions.clone())
+            .unwrap_or_default()
+    };
+    for client in &head.raw.spec.clients {
+        let (b, h) = (versions(base, &client.name), versions(head, &client.name));
+        let moved: Vec<&String> = zones
+            .iter()
+            .filter(|z| h.get(*z).is_some_and(|v| b.get(*z) != Some(v)))
+            .collect();
+        let existed = base.raw.spec.clients.iter().any(|x| x.name == client.name);
+        if existed && moved.len() > 1 {
+            out.push(Flag {
+                severity: Severity::Caution,
+                rule: "version-changed-in-several-zones",
+                zone: None,
+                client: Some(client.name.clone()),
+                object: None,
+                message: format!(
+                    "`{}` changes version in {} at once; promote one zone at a time",
+                    client.name,
+                    moved
+                        .iter()
+                        .map(|z| z.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        for zone in &moved {
+            let i = zones.iter().position(|z| z == *zone).unwrap_or(0);
+            let Some(prev) = i.checked_sub(1).map(|p| &zones[p]) else {
+                continue;
+            };
+            let new = tag_of(&h[*zone]);
+            let known = [b.get(prev), h.get(prev)]
+                .into_iter()
+                .flatten()
+                .any(|v| tag_of(v) == new);
+            if !known {
+                let severity = if head.model.zones[i].production {
+                    Severity::Block
+                } else {
+                    Severity::Caution
+                };
+                out.push(Flag {
+                    severity,
+                    rule: "promotion-skips-zone",
+                    zone: Some((*zone).clone()),
+                    client: Some(client.name.clone()),
+                    object: None,
+                    message: format!(
+                        "`{}` gets `{new}` in {zone}, which never ran in {prev}",
+                        client.name
+                    ),
+                });
+            }
+        }
+    }
+    out
+}
