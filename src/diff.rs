@@ -105,6 +105,12 @@ pub fn rule_title(rule: &str) -> &str {
         "network-policy-widened" => "NetworkPolicy widened",
         "namespace-removed" => "namespace removed: Flux prune deletes it and all it holds",
         "volume-removed" => "volume removed: Flux prune deletes its data",
+        "volume-change-refused" => {
+            "volume shrunk or its class or access modes changed: Kubernetes refuses it"
+        }
+        "schedule-changed" => "CronJob schedule changed",
+        "tcp-port-opened" => "TCP port opened to the internet",
+        "tcp-port-closed" => "TCP port closed",
         "guardrail-removed" => "quota or PodDisruptionBudget removed",
         "pod-security-lowered" => "Pod Security enforcement lowered",
         "image-latest" => "image moves to latest or has no tag",

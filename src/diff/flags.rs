@@ -7,15 +7,18 @@ use serde_json::Value;
 use super::{Change, Flag, Key, Object, Severity, Side, tag_of};
 use crate::check::Checked;
 
-/// The images of a workload's pod template, in container order.
+/// The images of a workload's pod template, in container order: a Deployment's, Job's or
+/// other controller's template, or a CronJob's job template.
 fn container_images(workload: &Value) -> Vec<&str> {
-    workload
-        .pointer("/spec/template/spec/containers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|c| c.get("image").and_then(Value::as_str))
-        .collect()
+    [
+        "/spec/template/spec/containers",
+        "/spec/jobTemplate/spec/template/spec/containers",
+    ]
+    .into_iter()
+    .filter_map(|p| workload.pointer(p).and_then(Value::as_array))
+    .flatten()
+    .filter_map(|c| c.get("image").and_then(Value::as_str))
+    .collect()
 }
 
 pub(super) fn flag(
@@ -164,8 +167,49 @@ pub(super) fn object_flags(
             client,
             format!("{label} is removed"),
         )),
+        ("PersistentVolumeClaim", Change::Changed) => {
+            if let (Some(b), Some(h)) = (b, h) {
+                out.extend(volume_refused(&b.value, &h.value).map(|why| {
+                    flag(
+                        Severity::Block,
+                        "volume-change-refused",
+                        key,
+                        client,
+                        format!("{label}: {why}; Kubernetes refuses it on a bound claim, so Flux fails to apply (or recreates the claim and loses its data)"),
+                    )
+                }));
+            }
+        }
+        ("CronJob", Change::Changed) => {
+            let when = |o: Option<&Object>| {
+                let at = |p: &str| {
+                    o.and_then(|o| o.value.pointer(p))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                };
+                (at("/spec/schedule"), at("/spec/timeZone"))
+            };
+            let (was, now) = (when(b), when(h));
+            if was != now {
+                let text = |(schedule, zone): &(Option<String>, Option<String>)| {
+                    let schedule = schedule.as_deref().unwrap_or("none");
+                    match zone {
+                        Some(z) => format!("`{schedule}` ({z})"),
+                        None => format!("`{schedule}`"),
+                    }
+                };
+                out.push(flag(
+                    Severity::Caution,
+                    "schedule-changed",
+                    key,
+                    client,
+                    format!("{label}: runs at {} instead of {}", text(&now), text(&was)),
+                ));
+            }
+        }
         _ => {}
     }
+    out.extend(tcp_port_flags(key, client, b, h));
     if key.kind == "Namespace" && change == Change::Changed {
         let level = |o: Option<&Object>| {
             o.and_then(|o| {
@@ -198,7 +242,7 @@ pub(super) fn object_flags(
     if let Some(h) = h.filter(|_| {
         matches!(
             key.kind.as_str(),
-            "Deployment" | "StatefulSet" | "DaemonSet"
+            "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "CronJob"
         )
     }) {
         let before = b.map(|o| container_images(&o.value)).unwrap_or_default();
@@ -232,6 +276,157 @@ pub(super) fn object_flags(
         }
     }
     out
+}
+
+/// Why Kubernetes refuses a change to a bound PersistentVolumeClaim, if it does: its storage
+/// can only grow, its class and access modes never change.
+fn volume_refused(b: &Value, h: &Value) -> Option<String> {
+    let size = |v: &Value| {
+        v.pointer("/spec/resources/requests/storage")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    if let (Some(was), Some(now)) = (size(b), size(h))
+        && let (Some(wb), Some(nb)) = (crate::quantity::bytes(&was), crate::quantity::bytes(&now))
+        && nb < wb
+    {
+        return Some(format!("storage shrinks from {was} to {now}"));
+    }
+    let class = |v: &Value| v.pointer("/spec/storageClassName").cloned();
+    if class(b) != class(h) {
+        let show = |c: Option<Value>| match c {
+            Some(Value::String(s)) => format!("`{s}`"),
+            _ => "the default".to_owned(),
+        };
+        return Some(format!(
+            "storage class changes from {} to {}",
+            show(class(b)),
+            show(class(h))
+        ));
+    }
+    let modes = |v: &Value| v.pointer("/spec/accessModes").cloned();
+    if modes(b) != modes(h) {
+        let show = |m: Option<Value>| {
+            m.as_ref()
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| "none".to_owned())
+        };
+        return Some(format!(
+            "access modes change from {} to {}",
+            show(modes(b)),
+            show(modes(h))
+        ));
+    }
+    None
+}
+
+/// The public TCP ports an object opens: an IngressRouteTCP's `tcp-<port>` entry points, or
+/// the `tcp-*` entry points of Traefik's Helm values (a HelmRelease's `spec.values`, or a k3s
+/// HelmChartConfig's `spec.valuesContent` YAML). Port -> what opens it, for messages.
+fn tcp_ports(object: &Value) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    match object.get("kind").and_then(Value::as_str) {
+        Some("IngressRouteTCP") => {
+            for ep in object
+                .pointer("/spec/entryPoints")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+            {
+                let port = ep.strip_prefix("tcp-").unwrap_or(ep);
+                out.insert(port.to_owned(), format!("entry point `{ep}`"));
+            }
+        }
+        Some("HelmRelease") => {
+            if let Some(ports) = object.pointer("/spec/values/ports") {
+                entry_points(ports, &mut out);
+            }
+        }
+        Some("HelmChartConfig") => {
+            let text = object
+                .pointer("/spec/valuesContent")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            let source = crate::source::Source::from_text("valuesContent", text);
+            if let Ok(values) = crate::yaml::parse_stream(&source, crate::yaml::Numbers::Go)
+                && let Some(ports) = values.first().and_then(|v| v.get("ports"))
+            {
+                entry_points(ports, &mut out);
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// Traefik's `tcp-*` entry points in its `ports` values, by the port they expose.
+fn entry_points(ports: &Value, out: &mut BTreeMap<String, String>) {
+    for (name, p) in ports.as_object().into_iter().flatten() {
+        if !name.starts_with("tcp-") {
+            continue;
+        }
+        let port = ["exposedPort", "port"]
+            .iter()
+            .find_map(|f| p.get(*f).filter(|v| !v.is_null()))
+            .map_or_else(
+                || name.trim_start_matches("tcp-").to_owned(),
+                |v| v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+            );
+        out.insert(port, format!("Traefik entry point `{name}`"));
+    }
+}
+
+/// A TCP port that head opens and base did not (caution: it is reachable from the internet),
+/// or that base opened and head closes (info).
+fn tcp_port_flags(
+    key: &Key,
+    client: Option<&str>,
+    b: Option<&Object>,
+    h: Option<&Object>,
+) -> Vec<Flag> {
+    if !matches!(
+        key.kind.as_str(),
+        "IngressRouteTCP" | "HelmRelease" | "HelmChartConfig"
+    ) {
+        return Vec::new();
+    }
+    let ports = |o: Option<&Object>| o.map(|o| tcp_ports(&o.value)).unwrap_or_default();
+    let (was, now) = (ports(b), ports(h));
+    let label = key.label();
+    let zone = &key.zone;
+    let opened = now
+        .iter()
+        .filter(|(p, _)| !was.contains_key(*p))
+        .map(|(port, what)| {
+            flag(
+                Severity::Caution,
+                "tcp-port-opened",
+                key,
+                client,
+                format!("{label} opens TCP port {port} to the internet in zone {zone} ({what})"),
+            )
+        });
+    let closed = was
+        .iter()
+        .filter(|(p, _)| !now.contains_key(*p))
+        .map(|(port, what)| {
+            flag(
+                Severity::Info,
+                "tcp-port-closed",
+                key,
+                client,
+                format!("{label} closes TCP port {port} in zone {zone} ({what})"),
+            )
+        });
+    opened.chain(closed).collect()
 }
 
 /// Two clients routing one host in a zone (possible through hand-written components).

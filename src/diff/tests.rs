@@ -192,3 +192,190 @@ fn secret_values_are_never_printed() {
         "added keys are shown: {diff}"
     );
 }
+
+fn pvc(size: &str, class: &str, modes: &[&str]) -> Value {
+    json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "files", "namespace": "ded-a"},
+        "spec": {"storageClassName": class, "accessModes": modes, "resources": {"requests": {"storage": size}}}})
+}
+
+/// The flags of one object changing from `before` to `after` in `zone`.
+fn change(zone: &str, before: Option<Value>, after: Option<Value>) -> Report {
+    let one = |v: Option<Value>| {
+        side(
+            &v.map(|v| vec![(zone, Some("a"), "ded-a", v)])
+                .unwrap_or_default(),
+        )
+    };
+    // Another object of the client stays, so a removal is of one object, not of the client.
+    let mut base = one(before);
+    let mut head = one(after);
+    let stay = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stays", "namespace": "ded-a"}});
+    for s in [&mut base, &mut head] {
+        s.extend(side(&[(zone, Some("a"), "ded-a", stay.clone())]));
+    }
+    compare(&base, &head, None)
+}
+
+#[test]
+fn a_volume_that_shrinks_or_changes_class_or_access_modes_is_blocking() {
+    let was = pvc("10Gi", "local-path", &["ReadWriteOnce"]);
+    for (now, why) in [
+        (
+            pvc("5Gi", "local-path", &["ReadWriteOnce"]),
+            "storage shrinks from 10Gi to 5Gi",
+        ),
+        (
+            pvc("10Gi", "block", &["ReadWriteOnce"]),
+            "storage class changes from `local-path` to `block`",
+        ),
+        (
+            pvc("10Gi", "local-path", &["ReadWriteMany"]),
+            "access modes change from ReadWriteOnce to ReadWriteMany",
+        ),
+    ] {
+        let r = change("dev", Some(was.clone()), Some(now));
+        assert_eq!(rules(&r), ["volume-change-refused"], "{why}");
+        assert_eq!(r.flags[0].severity, Severity::Block);
+        assert!(r.flags[0].message.contains(why), "{}", r.flags[0].message);
+    }
+    let grown = change(
+        "dev",
+        Some(was),
+        Some(pvc("20Gi", "local-path", &["ReadWriteOnce"])),
+    );
+    assert!(
+        grown.flags.is_empty(),
+        "a volume may grow: {:?}",
+        grown.flags
+    );
+}
+
+fn cronjob(schedule: &str, time_zone: Option<&str>, image: &str) -> Value {
+    let mut v = json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report", "namespace": "ded-a"},
+        "spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "report", "image": image}]}}}}}});
+    if let Some(z) = time_zone {
+        v["spec"]["timeZone"] = json!(z);
+    }
+    v
+}
+
+#[test]
+fn a_cron_schedule_or_time_zone_change_is_a_caution_saying_old_and_new() {
+    let image = "r/a:1.0@sha256:00";
+    let r = change(
+        "dev",
+        Some(cronjob("7 3 * * *", None, image)),
+        Some(cronjob("7 4 * * *", None, image)),
+    );
+    assert_eq!(rules(&r), ["schedule-changed"]);
+    assert_eq!(r.flags[0].severity, Severity::Caution);
+    assert!(
+        r.flags[0]
+            .message
+            .ends_with("runs at `7 4 * * *` instead of `7 3 * * *`"),
+        "{}",
+        r.flags[0].message
+    );
+    let r = change(
+        "dev",
+        Some(cronjob("7 3 * * *", None, image)),
+        Some(cronjob("7 3 * * *", Some("Europe/Amsterdam"), image)),
+    );
+    assert_eq!(
+        rules(&r),
+        ["schedule-changed"],
+        "the time zone moves the runs too"
+    );
+    let r = change(
+        "dev",
+        Some(cronjob("7 3 * * *", None, image)),
+        Some(cronjob("7 3 * * *", None, "r/a:1.1@sha256:01")),
+    );
+    assert!(r.flags.is_empty(), "a new image is not a new schedule");
+}
+
+#[test]
+fn images_of_cron_jobs_and_jobs_are_checked_like_deployments() {
+    let r = change(
+        "dev",
+        Some(cronjob("7 3 * * *", None, "r/a:1.0")),
+        Some(cronjob("7 3 * * *", None, "r/a:latest")),
+    );
+    assert_eq!(rules(&r), ["image-latest"]);
+    let job = |image: &str| {
+        json!({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "migrate", "namespace": "ded-a"},
+        "spec": {"template": {"spec": {"containers": [{"name": "migrate", "image": image}]}}}})
+    };
+    let r = change("production", None, Some(job("r/a:1.1")));
+    assert_eq!(rules(&r), ["image-without-digest"]);
+}
+
+fn route_tcp(port: u16) -> Value {
+    json!({"apiVersion": "traefik.io/v1alpha1", "kind": "IngressRouteTCP", "metadata": {"name": "mqtt", "namespace": "ded-a"},
+        "spec": {"entryPoints": [format!("tcp-{port}")], "routes": [{"match": "HostSNI(`*`)", "services": [{"name": "mqtt", "port": 1883}]}]}})
+}
+
+fn traefik_release(ports: Value) -> Value {
+    json!({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease", "metadata": {"name": "traefik", "namespace": "traefik"},
+        "spec": {"values": {"ports": ports}}})
+}
+
+fn k3s_traefik(values: &str) -> Value {
+    json!({"apiVersion": "helm.cattle.io/v1", "kind": "HelmChartConfig", "metadata": {"name": "traefik", "namespace": "kube-system"},
+        "spec": {"valuesContent": values}})
+}
+
+#[test]
+fn opening_a_tcp_port_is_a_caution_and_closing_one_is_info() {
+    let r = change("dev", None, Some(route_tcp(8443)));
+    assert_eq!(rules(&r), ["tcp-port-opened"]);
+    assert_eq!(r.flags[0].severity, Severity::Caution);
+    assert!(
+        r.flags[0]
+            .message
+            .contains("opens TCP port 8443 to the internet in zone dev"),
+        "{}",
+        r.flags[0].message
+    );
+    let moved = change("dev", Some(route_tcp(8443)), Some(route_tcp(8883)));
+    assert_eq!(rules(&moved), ["tcp-port-opened", "tcp-port-closed"]);
+    let closed = change("dev", Some(route_tcp(8443)), None);
+    assert_eq!(rules(&closed), ["tcp-port-closed"]);
+    assert_eq!(closed.flags[0].severity, Severity::Info);
+
+    let web = json!({"web": {"port": 8000}});
+    let with_tcp = json!({"web": {"port": 8000}, "tcp-8443": {"port": 8443, "exposedPort": 8443, "expose": {"default": true}, "protocol": "TCP"}});
+    let r = change(
+        "dev",
+        Some(traefik_release(web)),
+        Some(traefik_release(with_tcp)),
+    );
+    assert_eq!(rules(&r), ["tcp-port-opened"]);
+    assert!(
+        r.flags[0].message.contains("port 8443"),
+        "{}",
+        r.flags[0].message
+    );
+
+    let r = change(
+        "dev",
+        Some(k3s_traefik("ports:\n  web:\n    redirectTo: websecure\n")),
+        Some(k3s_traefik(
+            "ports:\n  web:\n    redirectTo: websecure\n  tcp-1883:\n    port: 1883\n    exposedPort: 1883\n    expose:\n      default: true\n    protocol: TCP\n",
+        )),
+    );
+    assert_eq!(rules(&r), ["tcp-port-opened"]);
+    assert!(
+        r.flags[0].message.contains("port 1883"),
+        "{}",
+        r.flags[0].message
+    );
+    let same = change(
+        "dev",
+        Some(k3s_traefik("ports:\n  tcp-1883:\n    port: 1883\n")),
+        Some(k3s_traefik(
+            "ports:\n  tcp-1883:\n    port: 1883\n  web:\n    port: 8000\n",
+        )),
+    );
+    assert!(same.flags.is_empty(), "{:?}", same.flags);
+}
