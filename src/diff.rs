@@ -70,7 +70,7 @@ mod flags;
 #[cfg(test)]
 mod tests;
 
-pub use compare::{changed_clients, compare, compare_catalogs, render_side};
+pub use compare::{DIFF_BUDGET, changed_clients, compare, compare_catalogs, render_side};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -142,7 +142,12 @@ pub struct ObjectChange {
     pub key: Key,
     pub change: Change,
     pub client: Option<String>,
+    /// Empty when `diff_omitted`.
     pub diff: String,
+    /// Whether the diff is left out to keep the report within `DIFF_BUDGET` (JSON
+    /// `diffOmitted`, present only when true).
+    #[serde(rename = "diffOmitted", skip_serializing_if = "std::ops::Not::not")]
+    pub diff_omitted: bool,
 }
 
 /// Counts for headlines and tables.
@@ -176,6 +181,8 @@ pub struct Report {
     /// zone -> client (`""` for platform objects) -> counts.
     pub zones: BTreeMap<String, BTreeMap<String, Counts>>,
     pub changes: Vec<ObjectChange>,
+    /// Changes whose diff is left out (past `DIFF_BUDGET`).
+    pub diffs_omitted: usize,
     /// Files of the committed tree at head that differ from head's rendering.
     pub stale: Vec<String>,
     /// What was approved as deliberate; those flags are info.

@@ -144,8 +144,6 @@ fn capped(items: &[String], shown: usize) -> String {
     out
 }
 
-/// The risk panel's rows at a level of detail. Every flag is counted in exactly one row.
-
 /// The zones with changes, in promotion order.
 fn zones_in_order(r: &Report) -> impl Iterator<Item = (&String, &BTreeMap<String, diff::Counts>)> {
     r.zone_order.iter().filter_map(|z| r.zones.get_key_value(z))

@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{Change, Flag, Key, Object, Severity, Side, tag_of};
+use super::{Change, Flag, Key, Object, Severity, tag_of};
 use crate::check::Checked;
 
 /// The images of a workload's pod template, in container order: a Deployment's, Job's or
@@ -429,10 +429,17 @@ fn tcp_port_flags(
     opened.chain(closed).collect()
 }
 
-/// Two clients routing one host in a zone (possible through hand-written components).
-pub(super) fn host_flags(head: &Side) -> Vec<Flag> {
-    let mut owners: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
-    for (key, o) in head.iter().filter(|(k, _)| k.kind == "Ingress") {
+/// The hosts each Ingress of head routes, to find two clients routing one host in a zone
+/// (possible through hand-written components). Only (zone, host) -> owners is kept, so the
+/// objects can be dropped as they are compared.
+#[derive(Default)]
+pub(super) struct Hosts(BTreeMap<(String, String), BTreeSet<String>>);
+
+impl Hosts {
+    pub(super) fn record(&mut self, key: &Key, o: &Object) {
+        if key.kind != "Ingress" {
+            return;
+        }
         for rule in o
             .value
             .pointer("/spec/rules")
@@ -441,28 +448,30 @@ pub(super) fn host_flags(head: &Side) -> Vec<Flag> {
             .flatten()
         {
             if let Some(host) = rule.get("host").and_then(Value::as_str) {
-                owners
+                self.0
                     .entry((key.zone.clone(), host.to_owned()))
                     .or_default()
                     .insert(o.client.clone().unwrap_or_else(|| "the platform".into()));
             }
         }
     }
-    owners
-        .into_iter()
-        .filter(|(_, c)| c.len() > 1)
-        .map(|((zone, host), clients)| Flag {
-            severity: Severity::Block,
-            rule: "host-claimed-twice",
-            zone: Some(zone),
-            client: None,
-            object: None,
-            message: format!(
-                "host `{host}` is routed to {}",
-                clients.into_iter().collect::<Vec<_>>().join(" and ")
-            ),
-        })
-        .collect()
+
+    pub(super) fn flags(self) -> impl Iterator<Item = Flag> {
+        self.0
+            .into_iter()
+            .filter(|(_, c)| c.len() > 1)
+            .map(|((zone, host), clients)| Flag {
+                severity: Severity::Block,
+                rule: "host-claimed-twice",
+                zone: Some(zone),
+                client: None,
+                object: None,
+                message: format!(
+                    "host `{host}` is routed to {}",
+                    clients.into_iter().collect::<Vec<_>>().join(" and ")
+                ),
+            })
+    }
 }
 
 /// Flags from the catalogs' versions: a promotion that skips a zone, and one client's version

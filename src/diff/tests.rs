@@ -379,3 +379,62 @@ fn opening_a_tcp_port_is_a_caution_and_closing_one_is_info() {
     );
     assert!(same.flags.is_empty(), "{:?}", same.flags);
 }
+
+#[test]
+fn past_the_diff_budget_every_change_is_listed_and_flagged_diffs_are_kept_first() {
+    let cm = |i: usize, value: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": format!("c{i:04}"), "namespace": "sh-a"}, "data": {"big": value.repeat(1000)}});
+    let many = |value: &str| -> Vec<(&str, Option<&str>, &str, Value)> {
+        (0..2000)
+            .map(|i| ("dev", Some("a"), "sh-a", cm(i, value)))
+            .collect()
+    };
+    // The last client by name loses a NetworkPolicy: flagged, so its diff is kept first. It is
+    // larger than any one ConfigMap's, so no slack left under the budget would hold it.
+    let policy = json!({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "allow-web", "namespace": "sh-z", "annotations": {"note": "n".repeat(5000)}}, "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "ingress": [{}]}});
+    let stays = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "stays", "namespace": "sh-z"}});
+    let mut base = side(&many("x"));
+    base.extend(side(&[
+        ("dev", Some("z"), "sh-z", policy),
+        ("dev", Some("z"), "sh-z", stays.clone()),
+    ]));
+    let mut head = side(&many("y"));
+    head.extend(side(&[("dev", Some("z"), "sh-z", stays)]));
+    let r = compare(&base, &head, None);
+    assert_eq!(r.changes.len(), 2001, "every change is listed");
+    assert_eq!(r.counts.changed, 2000);
+    let kept: usize = r.changes.iter().map(|c| c.diff.len()).sum();
+    assert!(kept <= DIFF_BUDGET, "{kept} bytes of diffs kept");
+    assert!(r.diffs_omitted > 1000, "{} omitted", r.diffs_omitted);
+    assert_eq!(
+        r.diffs_omitted,
+        r.changes
+            .iter()
+            .filter(|c| c.diff_omitted && c.diff.is_empty())
+            .count()
+    );
+    let removed = r
+        .changes
+        .iter()
+        .find(|c| c.change == Change::Removed)
+        .expect("the policy");
+    assert!(
+        !removed.diff_omitted && removed.diff.contains("allow-web"),
+        "the flagged diff is kept"
+    );
+    // Otherwise the first changes in report order keep theirs, the rest are left out.
+    let first_left_out = r
+        .changes
+        .iter()
+        .position(|c| c.diff_omitted)
+        .expect("some left out");
+    assert!(
+        r.changes[..first_left_out]
+            .iter()
+            .all(|c| !c.diff.is_empty())
+    );
+    assert!(
+        r.changes[first_left_out..]
+            .iter()
+            .all(|c| c.diff_omitted || c.change == Change::Removed)
+    );
+}

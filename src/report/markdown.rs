@@ -40,6 +40,8 @@ struct Context<'a> {
     zones: &'a [ZoneTable],
     details: &'a [Detail],
     omitted: usize,
+    /// Whether the JSON report has every object diff (false past `diff::DIFF_BUDGET`).
+    json_has_all: bool,
     /// What the pull request approved as deliberate (`removal`); those flags are info.
     approved: Vec<&'static str>,
     releases: &'a [ReleaseRow],
@@ -67,7 +69,8 @@ fn details(r: &Report) -> Vec<Detail> {
         r.flags.iter().map(|f| f.client.as_deref()).collect();
     let mut groups: BTreeMap<GroupKey, Group> = BTreeMap::new();
     // `changes` are in zone order within a client, so each group's zones are too.
-    for c in &r.changes {
+    // A diff left out of the report is counted in `omitted`, not shown empty.
+    for c in r.changes.iter().filter(|c| !c.diff_omitted) {
         let body: String = c.diff.lines().skip(2).map(|l| format!("{l}\n")).collect();
         let is_flagged = flagged.contains(&(c.key.zone.clone(), c.key.label()));
         groups
@@ -149,6 +152,7 @@ fn zones_cell(flags: &[&Flag], order: &[String]) -> String {
     escape_md(&zones.join(", "))
 }
 
+/// The risk panel's rows at a level of detail. Every flag is counted in exactly one row.
 fn panel(r: &Report, links: &Links, level: Panel) -> Vec<FlagRow> {
     let order = &r.zone_order;
     match level {
@@ -288,7 +292,8 @@ pub fn markdown(
             flags_grouped: grouped,
             zones,
             details: &all_details[..detail_count.min(all_details.len())],
-            omitted: all_details.len().saturating_sub(detail_count),
+            omitted: all_details.len().saturating_sub(detail_count) + r.diffs_omitted,
+            json_has_all: r.diffs_omitted == 0,
             approved: approved.clone(),
             releases,
             release_count: r.releases.len(),

@@ -58,11 +58,22 @@ pub fn text(r: &Report) -> String {
             ));
         }
     }
-    for c in &r.changes {
+    for c in r.changes.iter().filter(|c| !c.diff_omitted) {
         out.push('\n');
         out.push_str(&c.diff);
     }
+    if r.diffs_omitted > 0 {
+        out.push_str(&format!(
+            "\n{} left out: a report keeps {} KiB of diffs, the flagged objects' first; every changed object is listed in `--format json`\n",
+            diff::plural(r.diffs_omitted, "object diff is", "object diffs are"),
+            diff::DIFF_BUDGET / 1024
+        ));
+    }
     out
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The JSON report (`schemaVersion` tells its shape).
@@ -78,6 +89,8 @@ pub fn json(r: &Report) -> String {
         flags: &'a [crate::diff::Flag],
         zones: &'a BTreeMap<String, BTreeMap<String, crate::diff::Counts>>,
         changes: &'a [crate::diff::ObjectChange],
+        #[serde(skip_serializing_if = "is_zero")]
+        diffs_omitted: usize,
         stale: &'a [String],
         approved: &'a [crate::diff::Approval],
         zone_order: &'a [String],
@@ -94,6 +107,7 @@ pub fn json(r: &Report) -> String {
         flags: &r.flags,
         zones: &r.zones,
         changes: &r.changes,
+        diffs_omitted: r.diffs_omitted,
         stale: &r.stale,
         approved: &r.approved,
         zone_order: &r.zone_order,

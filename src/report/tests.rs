@@ -42,6 +42,7 @@ fn removals(clients: usize) -> Report {
         flags,
         zones,
         changes: Vec::new(),
+        diffs_omitted: 0,
         stale: Vec::new(),
         approved: Vec::new(),
         zone_order: vec!["dev".into(), "staging".into(), "production".into()],
