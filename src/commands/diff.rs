@@ -1,7 +1,7 @@
 //! `tenantgen diff`: what a change does to every zone, for pull-request reviewers. Both
 //! catalogs are read from git objects (no checkout, no worktree) and rendered in-process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -141,10 +141,147 @@ fn committed_is_owned(repo: &Path, output: &Path, rev: Option<&str>, rel: &str) 
     text.is_some_and(|t| t.starts_with(crate::tree::OWNED_PREFIX))
 }
 
+/// Runs git with `args`, NUL-separated output split into entries.
+fn git_entries(repo: &Path, args: &[&str]) -> Vec<String> {
+    git(repo, args)
+        .unwrap_or_default()
+        .split('\0')
+        .filter(|e| !e.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Which of the blobs `ids` are tenantgen's files, read in one `git cat-file --batch`
+/// instead of a `git show` per file.
+fn owned_blobs(repo: &Path, ids: &BTreeSet<String>) -> BTreeSet<String> {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let mut owned = BTreeSet::new();
+    if ids.is_empty() {
+        return owned;
+    }
+    let Ok(mut child) = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(repo)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return owned;
+    };
+    let input: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    let mut stdin = child.stdin.take();
+    // Written from a thread: git answers while it reads, and a full pipe each way would
+    // deadlock.
+    let writer = std::thread::spawn(move || {
+        if let Some(s) = stdin.as_mut() {
+            let _ = s.write_all(input.as_bytes());
+        }
+    });
+    if let Some(stdout) = child.stdout.take() {
+        let mut out = std::io::BufReader::new(stdout);
+        let mut header = String::new();
+        let mut body = Vec::new();
+        for _ in 0..ids.len() {
+            header.clear();
+            if out.read_line(&mut header).unwrap_or(0) == 0 {
+                break;
+            }
+            // `<id> blob <size>`, then the content and a newline; `<id> missing` alone.
+            let mut parts = header.split_whitespace();
+            let (Some(id), Some(_), Some(size)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            let Ok(size) = size.parse::<u64>() else {
+                continue;
+            };
+            body.clear();
+            if (&mut out).take(size + 1).read_to_end(&mut body).is_err() {
+                break;
+            }
+            if body.starts_with(crate::tree::OWNED_PREFIX.as_bytes()) {
+                owned.insert(id.to_owned());
+            }
+        }
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    owned
+}
+
+/// The committed tree's files as git knows them: relative path -> blob id. At a revision,
+/// from one `git ls-tree`; for the working tree, from the index, leaving out (in `unsure`)
+/// what git cannot vouch for: files changed since they were staged, untracked files, and
+/// anything not a regular file. Only the zones head renders are part of the tree.
+fn committed_ids(
+    repo: &Path,
+    output: &Path,
+    head_rev: Option<&str>,
+    head: &Checked,
+) -> (BTreeMap<String, String>, BTreeSet<String>) {
+    let out = output.display().to_string();
+    let rel_of = |path: &str| -> Option<String> {
+        let rel = path.strip_prefix(&out)?.strip_prefix('/')?;
+        let zone = rel.split('/').next()?;
+        head.model
+            .zones
+            .iter()
+            .any(|z| z.name == zone)
+            .then(|| rel.to_owned())
+    };
+    let mut ids = BTreeMap::new();
+    let mut unsure = BTreeSet::new();
+    let listing = match head_rev {
+        Some(rev) => git_entries(
+            repo,
+            &["ls-tree", "-r", "-z", "--full-tree", rev, "--", &out],
+        ),
+        None => git_entries(repo, &["ls-files", "-s", "-z", "--", &out]),
+    };
+    for line in &listing {
+        // `<mode> blob <id>\t<path>` (ls-tree) or `<mode> <id> <stage>\t<path>` (ls-files).
+        let Some((meta, path)) = line.split_once('\t') else {
+            continue;
+        };
+        let Some(rel) = rel_of(path) else {
+            continue;
+        };
+        let fields: Vec<&str> = meta.split(' ').collect();
+        let (mode, id, regular) = match (head_rev, fields.as_slice()) {
+            (Some(_), [mode, _, id]) => (*mode, *id, true),
+            (None, [mode, id, stage]) => (*mode, *id, *stage == "0"),
+            _ => continue,
+        };
+        if head_rev.is_none() && !(regular && matches!(mode, "100644" | "100755")) {
+            unsure.insert(rel);
+        } else {
+            ids.insert(rel, id.to_owned());
+        }
+    }
+    if head_rev.is_none() {
+        // Changed since staged (or gone), and not tracked at all (ignored files included).
+        for path in git_entries(repo, &["diff-files", "--name-only", "-z", "--", &out])
+            .into_iter()
+            .chain(git_entries(
+                repo,
+                &["ls-files", "--others", "-z", "--", &out],
+            ))
+        {
+            if let Some(rel) = rel_of(&path) {
+                ids.remove(&rel);
+                unsure.insert(rel);
+            }
+        }
+    }
+    (ids, unsure)
+}
+
 /// The files of the committed tree at head (`head_rev`, or the working tree) that are not
-/// head's rendering, compared one by one while head is rendered: a revision's files by their
-/// blob ids from one `git ls-tree`, the working tree's by reading each file, so the tree is
-/// never held in memory. Hand-written files are not part of the tree and never stale.
+/// head's rendering. Head is rendered zone by zone on two threads and each file compared
+/// with what git says the committed tree holds (blob ids, so the tree is never read whole);
+/// in the working tree, only the files git cannot vouch for are read, through the render
+/// scope (regular files only: a FIFO at a generated path is an error, not a hang).
+/// Hand-written files are not part of the tree and never stale.
 fn stale_files(
     repo: &Path,
     output: &Path,
@@ -153,59 +290,88 @@ fn stale_files(
     head: &Checked,
 ) -> Result<Vec<String>, CommandError> {
     let root = repo.join(output);
-    // The working tree is read as render would read it: only head's zones, regular files
-    // only, so a FIFO at a generated path is an error at once instead of a hang.
     let scope = render::scope(&root, head, None)?;
-    // Relative path -> blob id at a revision; in the working tree, owned files (no id).
-    let mut committed: BTreeMap<String, String> = match head_rev {
-        Some(rev) => {
-            let out = output.display().to_string();
-            let listing =
-                git(repo, &["ls-tree", "-r", "--full-tree", rev, "--", &out]).unwrap_or_default();
-            listing
-                .lines()
-                .filter_map(|line| {
-                    let (meta, path) = line.split_once('\t')?;
-                    let id = meta.split(' ').nth(2)?;
-                    let rel = path.strip_prefix(&out)?.trim_start_matches('/');
-                    Some((rel.to_owned(), id.to_owned()))
-                })
-                .collect()
-        }
-        None => scope
-            .owned_files()?
-            .into_iter()
-            .map(|rel| (rel, String::new()))
-            .collect(),
+    let (ids, unsure) = committed_ids(repo, output, head_rev, head);
+    // Per zone: stale files, files whose owner must be asked (path, blob id), files seen.
+    type ZoneResult = (Vec<String>, Vec<(String, String)>, BTreeSet<String>);
+    let zone_files = |zone: &str| -> Result<ZoneResult, CommandError> {
+        let (mut stale, mut ask, mut seen) = (Vec::new(), Vec::new(), BTreeSet::new());
+        each_file(catalog_abs, &root, head, Some(zone), |rel, content| {
+            if let Some(id) = ids.get(&rel) {
+                if *id != blob_id(content.as_bytes(), id) {
+                    ask.push((rel.clone(), id.clone()));
+                }
+            } else if head_rev.is_none() {
+                // Read as render would: a file that is not tenantgen's is left alone by
+                // render, so it is never stale; a missing one is.
+                let stale_here = match scope.existing(&rel)? {
+                    Some(bytes) => {
+                        bytes != content.as_bytes()
+                            && bytes.starts_with(crate::tree::OWNED_PREFIX.as_bytes())
+                    }
+                    None => true,
+                };
+                if stale_here {
+                    stale.push(rel.clone());
+                }
+            } else {
+                // No committed tree at all is the stalest tree: every file head renders is
+                // missing (as `render --check` says), so a pull request that forgot to render
+                // cannot pass.
+                stale.push(rel.clone());
+            }
+            seen.insert(rel);
+            Ok::<(), CommandError>(())
+        })?;
+        Ok((stale, ask, seen))
     };
-    // No committed tree at all is the stalest tree: every file head renders is missing (as
-    // `render --check` says), so a pull request that forgot to render cannot pass.
+    let zones: Vec<&str> = head.model.zones.iter().map(|z| z.name.as_str()).collect();
+    let (first, second) = zones.split_at(zones.len().div_ceil(2));
+    let run = |zones: &[&str]| -> Result<Vec<ZoneResult>, CommandError> {
+        zones.iter().map(|z| zone_files(z)).collect()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let other = s.spawn(|| run(second));
+        (run(first), other.join())
+    });
+    let b = b.map_err(|_| CommandError::failure("the stale check failed"))?;
     let mut stale = Vec::new();
-    each_file(catalog_abs, &root, head, None, |rel, content| {
-        let entry = committed.remove(&rel);
-        let differs = match head_rev {
-            // A file that is not tenantgen's is left alone by render, so it is never stale.
-            Some(_) => entry.is_none_or(|id| {
-                id != blob_id(content.as_bytes(), &id)
-                    && committed_is_owned(repo, output, head_rev, &rel)
-            }),
-            None => match scope.existing(&rel)? {
-                Some(bytes) => bytes != content.as_bytes() && entry.is_some(),
-                None => true,
-            },
-        };
-        if differs {
-            stale.push(rel);
-        }
-        Ok::<(), CommandError>(())
-    })?;
+    let mut ask: Vec<(String, String)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for (s, a, n) in a?.into_iter().chain(b?) {
+        stale.extend(s);
+        ask.extend(a);
+        seen.extend(n);
+    }
     // What head no longer renders but the committed tree still holds.
-    for rel in committed.into_keys() {
-        if head_rev.is_none() || committed_is_owned(repo, output, head_rev, &rel) {
-            stale.push(rel);
+    for (rel, id) in &ids {
+        if !seen.contains(rel) {
+            ask.push((rel.clone(), id.clone()));
         }
     }
+    for rel in unsure.iter().filter(|r| !seen.contains(*r)) {
+        if committed_is_owned(repo, output, head_rev, rel) {
+            stale.push(rel.clone());
+        }
+    }
+    // A differing or leftover file is stale only if it is tenantgen's.
+    match head_rev {
+        Some(_) => {
+            let owned = owned_blobs(repo, &ask.iter().map(|(_, id)| id.clone()).collect());
+            stale.extend(
+                ask.into_iter()
+                    .filter(|(_, id)| owned.contains(id))
+                    .map(|(rel, _)| rel),
+            );
+        }
+        None => stale.extend(
+            ask.into_iter()
+                .filter(|(rel, _)| committed_is_owned(repo, output, None, rel))
+                .map(|(rel, _)| rel),
+        ),
+    }
     stale.sort();
+    stale.dedup();
     Ok(stale)
 }
 

@@ -211,6 +211,57 @@ fn a_stale_tree_is_found_at_a_revision_too() {
     );
 }
 
+/// In the working tree, git's index vouches for the files nobody touched; what it cannot
+/// vouch for (edited, staged, untracked, deleted) is read: each is found stale, and a
+/// hand-written file render leaves alone is not.
+#[test]
+fn a_stale_working_tree_is_found_in_edited_staged_untracked_and_deleted_files() {
+    let repo = Repo::new();
+    let stale = || -> Vec<String> {
+        let out = repo.diff(&["--base", "main", "--format", "json"]);
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        json["stale"]
+            .as_array()
+            .expect("stale")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(stale(), Vec::<String>::new());
+    let path = |rel: &str| repo.path().join("clusters").join(rel);
+    let append = |rel: &str| {
+        let mut text = std::fs::read_to_string(path(rel)).expect("read");
+        text.push_str("# edited by hand\n");
+        std::fs::write(path(rel), text).expect("write");
+    };
+    append("dev/tenants/acme-corp/configmap.yaml");
+    append("staging/tenants/acme-corp/configmap.yaml");
+    repo.git(&["add", "clusters/staging/tenants/acme-corp/configmap.yaml"]);
+    std::fs::remove_file(path("production/tenants/acme-corp/service.yaml")).expect("rm");
+    std::fs::write(
+        path("dev/tenants/acme-corp/leftover.yaml"),
+        format!("{}\n", tenantgen::tree::header()),
+    )
+    .expect("write");
+    std::fs::write(path("dev/tenants/acme-corp/notes.yaml"), "# mine\n").expect("write");
+    assert_eq!(
+        stale(),
+        [
+            "clusters/dev/tenants/acme-corp/configmap.yaml",
+            "clusters/dev/tenants/acme-corp/leftover.yaml",
+            "clusters/production/tenants/acme-corp/service.yaml",
+            "clusters/staging/tenants/acme-corp/configmap.yaml",
+        ]
+    );
+    repo.render();
+    assert_eq!(
+        stale(),
+        Vec::<String>::new(),
+        "render makes it current again"
+    );
+}
+
 #[test]
 fn a_render_error_on_either_side_is_an_error_never_a_difference() {
     let repo = Repo::new();
