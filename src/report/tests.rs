@@ -129,3 +129,25 @@ fn a_few_flags_are_each_a_row_and_a_few_clients_each_a_table_row() {
     assert!(md.contains("| client-00002 | 0 | 0 | 1 |\n\n"), "{md}");
     assert!(!md.contains("**total**"), "{md}");
 }
+
+#[test]
+fn diffs_left_out_past_the_budget_are_counted_and_the_json_is_not_said_to_have_them() {
+    let mut r = removals(3);
+    r.diffs_omitted = 5;
+    let md = markdown(&r, &Links::default(), DEFAULT_TEMPLATE, COMMENT_LIMIT).expect("markdown");
+    assert!(
+        md.contains("_5 more object diffs are left out to fit one comment; `tenantgen diff --format json` lists every changed object, with the first diffs._"),
+        "{md}"
+    );
+    assert!(
+        text(&r).contains("5 object diffs are left out"),
+        "{}",
+        text(&r)
+    );
+    assert!(json(&r).contains("\"diffsOmitted\": 5"), "{}", json(&r));
+    r.diffs_omitted = 0;
+    assert!(
+        !json(&r).contains("diffsOmitted"),
+        "absent when nothing is left out"
+    );
+}
