@@ -141,16 +141,6 @@ fn committed_is_owned(repo: &Path, output: &Path, rev: Option<&str>, rel: &str) 
     text.is_some_and(|t| t.starts_with(crate::tree::OWNED_PREFIX))
 }
 
-/// Runs git with `args`, NUL-separated output split into entries.
-fn git_entries(repo: &Path, args: &[&str]) -> Vec<String> {
-    git(repo, args)
-        .unwrap_or_default()
-        .split('\0')
-        .filter(|e| !e.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
 /// Which of the blobs `ids` are tenantgen's files, read in one `git cat-file --batch`
 /// instead of a `git show` per file.
 fn owned_blobs(repo: &Path, ids: &BTreeSet<String>) -> BTreeSet<String> {
@@ -209,71 +199,89 @@ fn owned_blobs(repo: &Path, ids: &BTreeSet<String>) -> BTreeSet<String> {
     owned
 }
 
-/// The committed tree's files as git knows them: relative path -> blob id. At a revision,
-/// from one `git ls-tree`; for the working tree, from the index, leaving out (in `unsure`)
-/// what git cannot vouch for: files changed since they were staged, untracked files, and
-/// anything not a regular file. Only the zones head renders are part of the tree.
+/// Runs git with `args` and calls `each` with every NUL-separated entry of its output, without
+/// copying the output (a listing of a large tree is tens of megabytes).
+fn git_each(repo: &Path, args: &[&str], mut each: impl FnMut(&str)) {
+    let Ok(out) = Command::new("git").args(args).current_dir(repo).output() else {
+        return;
+    };
+    if !out.status.success() {
+        return;
+    }
+    for entry in out.stdout.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        each(&String::from_utf8_lossy(entry));
+    }
+}
+
+/// One zone of the committed tree as git knows it.
+#[derive(Default)]
+struct ZoneIds {
+    /// Relative path -> blob id.
+    ids: BTreeMap<String, String>,
+    /// Working tree files git cannot vouch for: changed since staged (or gone), untracked
+    /// (ignored ones included), or not regular files. They are read.
+    unsure: BTreeSet<String>,
+}
+
+/// The committed tree's files as git knows them, zone by zone: at a revision, from one
+/// `git ls-tree`; for the working tree, from the index, with what git cannot vouch for set
+/// apart. Only the zones head renders are part of the tree.
 fn committed_ids(
     repo: &Path,
     output: &Path,
     head_rev: Option<&str>,
     head: &Checked,
-) -> (BTreeMap<String, String>, BTreeSet<String>) {
+) -> BTreeMap<String, ZoneIds> {
     let out = output.display().to_string();
-    let rel_of = |path: &str| -> Option<String> {
-        let rel = path.strip_prefix(&out)?.strip_prefix('/')?;
-        let zone = rel.split('/').next()?;
-        head.model
-            .zones
-            .iter()
-            .any(|z| z.name == zone)
-            .then(|| rel.to_owned())
-    };
-    let mut ids = BTreeMap::new();
-    let mut unsure = BTreeSet::new();
-    let listing = match head_rev {
-        Some(rev) => git_entries(
-            repo,
-            &["ls-tree", "-r", "-z", "--full-tree", rev, "--", &out],
-        ),
-        None => git_entries(repo, &["ls-files", "-s", "-z", "--", &out]),
-    };
-    for line in &listing {
-        // `<mode> blob <id>\t<path>` (ls-tree) or `<mode> <id> <stage>\t<path>` (ls-files).
-        let Some((meta, path)) = line.split_once('\t') else {
-            continue;
+    let mut zones: BTreeMap<String, ZoneIds> = head
+        .model
+        .zones
+        .iter()
+        .map(|z| (z.name.clone(), ZoneIds::default()))
+        .collect();
+    let place = |zones: &mut BTreeMap<String, ZoneIds>, path: &str, id: Option<&str>| {
+        let Some(rel) = path.strip_prefix(&out).and_then(|r| r.strip_prefix('/')) else {
+            return;
         };
-        let Some(rel) = rel_of(path) else {
-            continue;
-        };
-        let fields: Vec<&str> = meta.split(' ').collect();
-        let (mode, id, regular) = match (head_rev, fields.as_slice()) {
-            (Some(_), [mode, _, id]) => (*mode, *id, true),
-            (None, [mode, id, stage]) => (*mode, *id, *stage == "0"),
-            _ => continue,
-        };
-        if head_rev.is_none() && !(regular && matches!(mode, "100644" | "100755")) {
-            unsure.insert(rel);
-        } else {
-            ids.insert(rel, id.to_owned());
-        }
-    }
-    if head_rev.is_none() {
-        // Changed since staged (or gone), and not tracked at all (ignored files included).
-        for path in git_entries(repo, &["diff-files", "--name-only", "-z", "--", &out])
-            .into_iter()
-            .chain(git_entries(
-                repo,
-                &["ls-files", "--others", "-z", "--", &out],
-            ))
-        {
-            if let Some(rel) = rel_of(&path) {
-                ids.remove(&rel);
-                unsure.insert(rel);
+        let zone = rel.split('/').next().unwrap_or("");
+        if let Some(z) = zones.get_mut(zone) {
+            match id {
+                Some(id) => {
+                    z.ids.insert(rel.to_owned(), id.to_owned());
+                }
+                None => {
+                    z.ids.remove(rel);
+                    z.unsure.insert(rel.to_owned());
+                }
             }
         }
+    };
+    let listing: &[&str] = match head_rev {
+        Some(rev) => &["ls-tree", "-r", "-z", "--full-tree", rev, "--", &out],
+        None => &["ls-files", "-s", "-z", "--", &out],
+    };
+    git_each(repo, listing, |line| {
+        // `<mode> blob <id>\t<path>` (ls-tree) or `<mode> <id> <stage>\t<path>` (ls-files).
+        let Some((meta, path)) = line.split_once('\t') else {
+            return;
+        };
+        let fields: Vec<&str> = meta.split(' ').collect();
+        match (head_rev, fields.as_slice()) {
+            (Some(_), [_, _, id]) => place(&mut zones, path, Some(id)),
+            (None, ["100644" | "100755", id, "0"]) => place(&mut zones, path, Some(id)),
+            (None, _) => place(&mut zones, path, None),
+            _ => {}
+        }
+    });
+    if head_rev.is_none() {
+        for args in [
+            &["diff-files", "--name-only", "-z", "--", &out][..],
+            &["ls-files", "--others", "-z", "--", &out][..],
+        ] {
+            git_each(repo, args, |path| place(&mut zones, path, None));
+        }
     }
-    (ids, unsure)
+    zones
 }
 
 /// The files of the committed tree at head (`head_rev`, or the working tree) that are not
@@ -291,19 +299,19 @@ fn stale_files(
 ) -> Result<Vec<String>, CommandError> {
     let root = repo.join(output);
     let scope = render::scope(&root, head, None)?;
-    let (ids, unsure) = committed_ids(repo, output, head_rev, head);
-    // Per zone: stale files, files whose owner must be asked (path, blob id), files seen.
-    type ZoneResult = (Vec<String>, Vec<(String, String)>, BTreeSet<String>);
-    let zone_files = |zone: &str| -> Result<ZoneResult, CommandError> {
-        let (mut stale, mut ask, mut seen) = (Vec::new(), Vec::new(), BTreeSet::new());
+    // Per zone: stale files, and files whose owner decides (path, blob id at a revision).
+    type Found = (Vec<String>, Vec<(String, String)>);
+    let zone_files = |zone: &str, mut z: ZoneIds| -> Result<Found, CommandError> {
+        let (mut stale, mut ask) = (Vec::new(), Vec::new());
         each_file(catalog_abs, &root, head, Some(zone), |rel, content| {
-            if let Some(id) = ids.get(&rel) {
-                if *id != blob_id(content.as_bytes(), id) {
-                    ask.push((rel.clone(), id.clone()));
+            if let Some(id) = z.ids.remove(&rel) {
+                if id != blob_id(content.as_bytes(), &id) {
+                    ask.push((rel, id));
                 }
             } else if head_rev.is_none() {
                 // Read as render would: a file that is not tenantgen's is left alone by
                 // render, so it is never stale; a missing one is.
+                z.unsure.remove(&rel);
                 let stale_here = match scope.existing(&rel)? {
                     Some(bytes) => {
                         bytes != content.as_bytes()
@@ -312,47 +320,45 @@ fn stale_files(
                     None => true,
                 };
                 if stale_here {
-                    stale.push(rel.clone());
+                    stale.push(rel);
                 }
             } else {
                 // No committed tree at all is the stalest tree: every file head renders is
                 // missing (as `render --check` says), so a pull request that forgot to render
                 // cannot pass.
-                stale.push(rel.clone());
+                stale.push(rel);
             }
-            seen.insert(rel);
             Ok::<(), CommandError>(())
         })?;
-        Ok((stale, ask, seen))
+        // What head no longer renders but the committed tree still holds.
+        ask.extend(z.ids);
+        for rel in z.unsure {
+            if committed_is_owned(repo, output, head_rev, &rel) {
+                stale.push(rel);
+            }
+        }
+        Ok((stale, ask))
     };
-    let zones: Vec<&str> = head.model.zones.iter().map(|z| z.name.as_str()).collect();
-    let (first, second) = zones.split_at(zones.len().div_ceil(2));
-    let run = |zones: &[&str]| -> Result<Vec<ZoneResult>, CommandError> {
-        zones.iter().map(|z| zone_files(z)).collect()
+    let mut zones: Vec<(String, ZoneIds)> = committed_ids(repo, output, head_rev, head)
+        .into_iter()
+        .collect();
+    let second = zones.split_off(zones.len().div_ceil(2));
+    let run = |zones: Vec<(String, ZoneIds)>| -> Result<Vec<Found>, CommandError> {
+        zones
+            .into_iter()
+            .map(|(name, z)| zone_files(&name, z))
+            .collect()
     };
     let (a, b) = std::thread::scope(|s| {
         let other = s.spawn(|| run(second));
-        (run(first), other.join())
+        (run(zones), other.join())
     });
     let b = b.map_err(|_| CommandError::failure("the stale check failed"))?;
     let mut stale = Vec::new();
     let mut ask: Vec<(String, String)> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for (s, a, n) in a?.into_iter().chain(b?) {
+    for (s, a) in a?.into_iter().chain(b?) {
         stale.extend(s);
         ask.extend(a);
-        seen.extend(n);
-    }
-    // What head no longer renders but the committed tree still holds.
-    for (rel, id) in &ids {
-        if !seen.contains(rel) {
-            ask.push((rel.clone(), id.clone()));
-        }
-    }
-    for rel in unsure.iter().filter(|r| !seen.contains(*r)) {
-        if committed_is_owned(repo, output, head_rev, rel) {
-            stale.push(rel.clone());
-        }
     }
     // A differing or leftover file is stale only if it is tenantgen's.
     match head_rev {
