@@ -434,6 +434,29 @@ fn parse_tree(files: &BTreeMap<String, String>, head: &Checked) -> Side {
     side
 }
 
+/// Each client's line in a checked catalog, for links.
+fn lines_of(c: &Checked) -> BTreeMap<String, usize> {
+    let mut lines = BTreeMap::new();
+    for (i, client) in c.raw.spec.clients.iter().enumerate() {
+        if let Some(pos) = c.doc.map.locate(&format!("/spec/clients/{i}")) {
+            lines.insert(client.name.clone(), pos.line);
+        }
+    }
+    lines
+}
+
+/// A checked catalog without its parsed document, once the clients' lines are taken from
+/// it: the document and its source map are most of a large catalog's memory, and a diff
+/// holds two catalogs while it renders.
+fn without_document(mut c: Checked) -> (Checked, BTreeMap<String, usize>) {
+    let lines = lines_of(&c);
+    c.doc = crate::yaml::Document {
+        value: serde_json::Value::Null,
+        map: crate::yaml::SourceMap::default(),
+    };
+    (c, lines)
+}
+
 /// The commit id `rev` names, so a link stays right when the branch moves (`HEAD` would not).
 fn commit_id(repo: &Path, rev: &str) -> Option<String> {
     git(
@@ -453,8 +476,7 @@ fn links(
     repo: &Path,
     rel: &str,
     (base_rev, head_rev): (&str, Option<&str>),
-    head: &Checked,
-    base: &Checked,
+    (head_lines, base_lines): (BTreeMap<String, usize>, BTreeMap<String, usize>),
 ) -> Links {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let head_commit = match head_rev {
@@ -468,21 +490,12 @@ fn links(
         (Some(server), Some(repo), Some(rev)) => Some(format!("{server}/{repo}/blob/{rev}/{rel}")),
         _ => None,
     };
-    let lines_of = |c: &Checked| {
-        let mut lines = BTreeMap::new();
-        for (i, client) in c.raw.spec.clients.iter().enumerate() {
-            if let Some(pos) = c.doc.map.locate(&format!("/spec/clients/{i}")) {
-                lines.insert(client.name.clone(), pos.line);
-            }
-        }
-        lines
-    };
     Links {
         catalog_url: url(head_commit),
         base_url: url(commit_id(repo, base_rev)),
         catalog_path: rel.to_owned(),
-        lines: lines_of(head),
-        base_lines: lines_of(base),
+        lines: head_lines,
+        base_lines,
     }
 }
 
@@ -538,12 +551,16 @@ pub fn run(args: &DiffArgs) -> CommandResult {
             .map_err(|e| CommandError::failure(e.to_string()))?,
     };
     let head_label = head_rev.unwrap_or("working tree").to_owned();
-    let head = check_side(format!("{head_label}:{rel}"), head_text, "head")?;
+    let (head, head_lines) = without_document(check_side(
+        format!("{head_label}:{rel}"),
+        head_text,
+        "head",
+    )?);
     print_problems(&head.warnings);
-    let base = match catalog_at(&repo, &base_rev, &rel) {
+    let (base, base_lines) = without_document(match catalog_at(&repo, &base_rev, &rel) {
         Some(text) => check_side(format!("{base_rev}:{rel}"), text, "base")?,
         None => check_side(format!("{base_rev}:{rel}"), empty_like(&head), "base")?,
-    };
+    });
     let mut report = match args.compare {
         Compare::Rendered => diff::compare_catalogs(&base, &head),
         Compare::Generator => diff::compare(
@@ -602,7 +619,7 @@ pub fn run(args: &DiffArgs) -> CommandResult {
                 Some(t) => fs_err::read_to_string(t)?,
                 None => report::DEFAULT_TEMPLATE.to_owned(),
             };
-            let l = links(&repo, &rel, (&base_rev, head_rev), &head, &base);
+            let l = links(&repo, &rel, (&base_rev, head_rev), (head_lines, base_lines));
             report::markdown(&report, &l, &template, report::COMMENT_LIMIT).map_err(|e| {
                 CommandError::failure(format!("the markdown template fails: {e}"))
                     .hint("check the template against the built-in one in src/templates/diff.md.j2")
