@@ -213,6 +213,23 @@ fn git_each(repo: &Path, args: &[&str], mut each: impl FnMut(&str)) {
     }
 }
 
+/// The working tree's paths under `output` that git's index cannot vouch for: changed since
+/// staged (or gone), and untracked (ignored ones included). Asked on a thread started before
+/// the catalogs are checked: git's walk over a large tree then costs no time of its own.
+fn unsure_paths(repo: PathBuf, output: &Path) -> std::thread::JoinHandle<Vec<String>> {
+    let out = output.display().to_string();
+    std::thread::spawn(move || {
+        let mut paths = Vec::new();
+        for args in [
+            &["diff-files", "--name-only", "-z", "--", &out][..],
+            &["ls-files", "--others", "-z", "--", &out][..],
+        ] {
+            git_each(&repo, args, |p| paths.push(p.to_owned()));
+        }
+        paths
+    })
+}
+
 /// One zone of the committed tree as git knows it.
 #[derive(Default)]
 struct ZoneIds {
@@ -231,6 +248,7 @@ fn committed_ids(
     output: &Path,
     head_rev: Option<&str>,
     head: &Checked,
+    unsure: Option<Vec<String>>,
 ) -> BTreeMap<String, ZoneIds> {
     let out = output.display().to_string();
     let mut zones: BTreeMap<String, ZoneIds> = head
@@ -273,13 +291,8 @@ fn committed_ids(
             _ => {}
         }
     });
-    if head_rev.is_none() {
-        for args in [
-            &["diff-files", "--name-only", "-z", "--", &out][..],
-            &["ls-files", "--others", "-z", "--", &out][..],
-        ] {
-            git_each(repo, args, |path| place(&mut zones, path, None));
-        }
+    for path in unsure.into_iter().flatten() {
+        place(&mut zones, &path, None);
     }
     zones
 }
@@ -296,6 +309,7 @@ fn stale_files(
     head_rev: Option<&str>,
     catalog_abs: &Path,
     head: &Checked,
+    unsure: Option<std::thread::JoinHandle<Vec<String>>>,
 ) -> Result<Vec<String>, CommandError> {
     let root = repo.join(output);
     let scope = render::scope(&root, head, None)?;
@@ -339,7 +353,12 @@ fn stale_files(
         }
         Ok((stale, ask))
     };
-    let mut zones: Vec<(String, ZoneIds)> = committed_ids(repo, output, head_rev, head)
+    let unsure = match unsure.map(std::thread::JoinHandle::join) {
+        Some(Ok(paths)) => Some(paths),
+        Some(Err(_)) => return Err(CommandError::failure("the stale check failed")),
+        None => None,
+    };
+    let mut zones: Vec<(String, ZoneIds)> = committed_ids(repo, output, head_rev, head, unsure)
         .into_iter()
         .collect();
     let second = zones.split_off(zones.len().div_ceil(2));
@@ -544,6 +563,9 @@ pub fn run(args: &DiffArgs) -> CommandResult {
             .hint("fetch it first (CI: checkout with fetch-depth: 0)")
     })?;
     let head_rev = args.head.as_deref();
+    let unsure = head_rev
+        .is_none()
+        .then(|| unsure_paths(repo.clone(), &args.output));
     let head_text = match head_rev {
         Some(h) => catalog_at(&repo, h, &rel)
             .ok_or_else(|| CommandError::failure(format!("`{rel}` does not exist at `{h}`")))?,
@@ -607,7 +629,7 @@ pub fn run(args: &DiffArgs) -> CommandResult {
         report.approve(*what);
     }
     // The committed tree at head must be head's rendering.
-    report.stale = stale_files(&repo, &args.output, head_rev, &catalog_abs, &head)?
+    report.stale = stale_files(&repo, &args.output, head_rev, &catalog_abs, &head, unsure)?
         .into_iter()
         .map(|p| format!("{}/{p}", args.output.display()))
         .collect();
