@@ -479,22 +479,25 @@ impl Hosts {
 pub(super) fn version_flags(base: &Checked, head: &Checked) -> Vec<Flag> {
     let mut out = Vec::new();
     let zones: Vec<String> = head.model.zones.iter().map(|z| z.name.clone()).collect();
-    let versions = |c: &Checked, name: &str| {
-        c.raw
-            .spec
-            .clients
-            .iter()
-            .find(|x| x.name == name)
-            .map(|x| x.versions.clone())
-            .unwrap_or_default()
-    };
+    // Each client's versions at base, by name: a scan per client is quadratic in the catalog.
+    let at_base: BTreeMap<&str, &BTreeMap<String, String>> = base
+        .raw
+        .spec
+        .clients
+        .iter()
+        .map(|x| (x.name.as_str(), &x.versions))
+        .collect();
+    let none = BTreeMap::new();
     for client in &head.raw.spec.clients {
-        let (b, h) = (versions(base, &client.name), versions(head, &client.name));
+        let existed = at_base.contains_key(client.name.as_str());
+        let (b, h) = (
+            at_base.get(client.name.as_str()).copied().unwrap_or(&none),
+            &client.versions,
+        );
         let moved: Vec<&String> = zones
             .iter()
             .filter(|z| h.get(*z).is_some_and(|v| b.get(*z) != Some(v)))
             .collect();
-        let existed = base.raw.spec.clients.iter().any(|x| x.name == client.name);
         if existed && moved.len() > 1 {
             out.push(Flag {
                 severity: Severity::Caution,
