@@ -133,18 +133,38 @@ fn a_few_flags_are_each_a_row_and_a_few_clients_each_a_table_row() {
 #[test]
 fn diffs_left_out_past_the_budget_are_counted_and_the_json_is_not_said_to_have_them() {
     let mut r = removals(3);
-    r.diffs_omitted = 5;
+    // Five objects changed in three zones each, their diffs left out: five in the markdown
+    // (an identical change across zones is shown once), fifteen in JSON and text.
+    for i in 0..5 {
+        for zone in ["dev", "staging", "production"] {
+            r.changes.push(crate::diff::ObjectChange {
+                key: crate::diff::Key {
+                    zone: zone.into(),
+                    group: String::new(),
+                    kind: "ConfigMap".into(),
+                    namespace: "sh-a".into(),
+                    name: format!("c{i}"),
+                },
+                change: Change::Changed,
+                client: Some("a".into()),
+                diff: String::new(),
+                diff_omitted: true,
+            });
+        }
+    }
+    r.diffs_omitted = 15;
     let md = markdown(&r, &Links::default(), DEFAULT_TEMPLATE, COMMENT_LIMIT).expect("markdown");
     assert!(
         md.contains("_5 more object diffs are left out to fit one comment; `tenantgen diff --format json` lists every changed object, with the first diffs._"),
         "{md}"
     );
     assert!(
-        text(&r).contains("5 object diffs are left out"),
+        text(&r).contains("15 object diffs are left out"),
         "{}",
         text(&r)
     );
-    assert!(json(&r).contains("\"diffsOmitted\": 5"), "{}", json(&r));
+    assert!(json(&r).contains("\"diffsOmitted\": 15"), "{}", json(&r));
+    assert_eq!(json(&r).matches("\"diffOmitted\": true").count(), 15);
     r.diffs_omitted = 0;
     assert!(
         !json(&r).contains("diffsOmitted"),
