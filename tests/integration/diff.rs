@@ -59,6 +59,16 @@ impl Repo {
         std::fs::read_to_string(self.path().join("clients/clients.yaml")).expect("read")
     }
 
+    /// The line a client starts on in the catalog, as links name it (the sample grows).
+    fn line_of(&self, client: &str) -> usize {
+        let entry = format!("    - name: {client}");
+        self.catalog()
+            .lines()
+            .position(|l| l == entry)
+            .expect("the client is in the catalog")
+            + 1
+    }
+
     fn write(&self, text: &str) {
         std::fs::write(self.path().join("clients/clients.yaml"), text).expect("write");
     }
@@ -478,7 +488,10 @@ fn markdown_groups_identical_changes_links_clients_and_escapes() {
         "{md}"
     );
     assert!(
-        md.contains("[acme-corp](https://github.com/ge/ops/blob/abc123/clients/clients.yaml#L45)"),
+        md.contains(&format!(
+            "[acme-corp](https://github.com/ge/ops/blob/abc123/clients/clients.yaml#L{})",
+            repo.line_of("acme-corp")
+        )),
         "{md}"
     );
     // The same ConfigMap change in three zones is shown once.
@@ -798,7 +811,8 @@ fn links_name_the_head_commit_not_the_ref() {
     let md = markdown_on_github(&repo, &["--base", "main", "--head", "HEAD"]);
     assert!(
         md.contains(&format!(
-            "[acme-corp](https://github.com/ge/ops/blob/{head}/clients/clients.yaml#L45)"
+            "[acme-corp](https://github.com/ge/ops/blob/{head}/clients/clients.yaml#L{})",
+            repo.line_of("acme-corp")
         )),
         "{md}"
     );
@@ -963,7 +977,7 @@ fn a_releases_table_lists_every_version_change() {
 
     let md = stdout(&repo.diff(&["--base", "main", "--format", "markdown"]));
     assert!(
-        md.contains("| globex (`clients/clients.yaml:136`) | production | `7.1.4@sha256:66465eeb3aa1…` | `7.2.0@sha256:66465eeb3aa1…` | not a promotion |"),
+        md.contains(&format!("| globex (`clients/clients.yaml:{}`) | production | `7.1.4@sha256:66465eeb3aa1…` | `7.2.0@sha256:66465eeb3aa1…` | not a promotion |", repo.line_of("globex"))),
         "{md}"
     );
     assert!(
