@@ -1,7 +1,7 @@
 //! `tenantgen diff`: what a change does to every zone, for pull-request reviewers. Both
 //! catalogs are read from git objects (no checkout, no worktree) and rendered in-process.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -141,71 +141,262 @@ fn committed_is_owned(repo: &Path, output: &Path, rev: Option<&str>, rel: &str) 
     text.is_some_and(|t| t.starts_with(crate::tree::OWNED_PREFIX))
 }
 
+/// Which of the blobs `ids` are tenantgen's files, read in one `git cat-file --batch`
+/// instead of a `git show` per file.
+fn owned_blobs(repo: &Path, ids: &BTreeSet<String>) -> BTreeSet<String> {
+    use std::io::{BufRead as _, Read as _, Write as _};
+    let mut owned = BTreeSet::new();
+    if ids.is_empty() {
+        return owned;
+    }
+    let Ok(mut child) = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(repo)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+    else {
+        return owned;
+    };
+    let input: String = ids.iter().map(|id| format!("{id}\n")).collect();
+    let mut stdin = child.stdin.take();
+    // Written from a thread: git answers while it reads, and a full pipe each way would
+    // deadlock.
+    let writer = std::thread::spawn(move || {
+        if let Some(s) = stdin.as_mut() {
+            let _ = s.write_all(input.as_bytes());
+        }
+    });
+    if let Some(stdout) = child.stdout.take() {
+        let mut out = std::io::BufReader::new(stdout);
+        let mut header = String::new();
+        let mut body = Vec::new();
+        for _ in 0..ids.len() {
+            header.clear();
+            if out.read_line(&mut header).unwrap_or(0) == 0 {
+                break;
+            }
+            // `<id> blob <size>`, then the content and a newline; `<id> missing` alone.
+            let mut parts = header.split_whitespace();
+            let (Some(id), Some(_), Some(size)) = (parts.next(), parts.next(), parts.next()) else {
+                continue;
+            };
+            let Ok(size) = size.parse::<u64>() else {
+                continue;
+            };
+            body.clear();
+            if (&mut out).take(size + 1).read_to_end(&mut body).is_err() {
+                break;
+            }
+            if body.starts_with(crate::tree::OWNED_PREFIX.as_bytes()) {
+                owned.insert(id.to_owned());
+            }
+        }
+    }
+    let _ = writer.join();
+    let _ = child.wait();
+    owned
+}
+
+/// Runs git with `args` and calls `each` with every NUL-separated entry of its output, without
+/// copying the output (a listing of a large tree is tens of megabytes).
+fn git_each(repo: &Path, args: &[&str], mut each: impl FnMut(&str)) {
+    let Ok(out) = Command::new("git").args(args).current_dir(repo).output() else {
+        return;
+    };
+    if !out.status.success() {
+        return;
+    }
+    for entry in out.stdout.split(|b| *b == 0).filter(|e| !e.is_empty()) {
+        each(&String::from_utf8_lossy(entry));
+    }
+}
+
+/// The working tree's paths under `output` that git's index cannot vouch for: changed since
+/// staged (or gone), and untracked (ignored ones included). Asked on a thread started before
+/// the catalogs are checked: git's walk over a large tree then costs no time of its own.
+fn unsure_paths(repo: PathBuf, output: &Path) -> std::thread::JoinHandle<Vec<String>> {
+    let out = output.display().to_string();
+    std::thread::spawn(move || {
+        let mut paths = Vec::new();
+        for args in [
+            &["diff-files", "--name-only", "-z", "--", &out][..],
+            &["ls-files", "--others", "-z", "--", &out][..],
+        ] {
+            git_each(&repo, args, |p| paths.push(p.to_owned()));
+        }
+        paths
+    })
+}
+
+/// One zone of the committed tree as git knows it.
+#[derive(Default)]
+struct ZoneIds {
+    /// Relative path -> blob id.
+    ids: BTreeMap<String, String>,
+    /// Working tree files git cannot vouch for: changed since staged (or gone), untracked
+    /// (ignored ones included), or not regular files. They are read.
+    unsure: BTreeSet<String>,
+}
+
+/// The committed tree's files as git knows them, zone by zone: at a revision, from one
+/// `git ls-tree`; for the working tree, from the index, with what git cannot vouch for set
+/// apart. Only the zones head renders are part of the tree.
+fn committed_ids(
+    repo: &Path,
+    output: &Path,
+    head_rev: Option<&str>,
+    head: &Checked,
+    unsure: Option<Vec<String>>,
+) -> BTreeMap<String, ZoneIds> {
+    let out = output.display().to_string();
+    let mut zones: BTreeMap<String, ZoneIds> = head
+        .model
+        .zones
+        .iter()
+        .map(|z| (z.name.clone(), ZoneIds::default()))
+        .collect();
+    let place = |zones: &mut BTreeMap<String, ZoneIds>, path: &str, id: Option<&str>| {
+        let Some(rel) = path.strip_prefix(&out).and_then(|r| r.strip_prefix('/')) else {
+            return;
+        };
+        let zone = rel.split('/').next().unwrap_or("");
+        if let Some(z) = zones.get_mut(zone) {
+            match id {
+                Some(id) => {
+                    z.ids.insert(rel.to_owned(), id.to_owned());
+                }
+                None => {
+                    z.ids.remove(rel);
+                    z.unsure.insert(rel.to_owned());
+                }
+            }
+        }
+    };
+    let listing: &[&str] = match head_rev {
+        Some(rev) => &["ls-tree", "-r", "-z", "--full-tree", rev, "--", &out],
+        None => &["ls-files", "-s", "-z", "--", &out],
+    };
+    git_each(repo, listing, |line| {
+        // `<mode> blob <id>\t<path>` (ls-tree) or `<mode> <id> <stage>\t<path>` (ls-files).
+        let Some((meta, path)) = line.split_once('\t') else {
+            return;
+        };
+        let fields: Vec<&str> = meta.split(' ').collect();
+        match (head_rev, fields.as_slice()) {
+            (Some(_), [_, _, id]) => place(&mut zones, path, Some(id)),
+            (None, ["100644" | "100755", id, "0"]) => place(&mut zones, path, Some(id)),
+            (None, _) => place(&mut zones, path, None),
+            _ => {}
+        }
+    });
+    for path in unsure.into_iter().flatten() {
+        place(&mut zones, &path, None);
+    }
+    zones
+}
+
 /// The files of the committed tree at head (`head_rev`, or the working tree) that are not
-/// head's rendering, compared one by one while head is rendered: a revision's files by their
-/// blob ids from one `git ls-tree`, the working tree's by reading each file, so the tree is
-/// never held in memory. Hand-written files are not part of the tree and never stale.
+/// head's rendering. Head is rendered zone by zone on two threads and each file compared
+/// with what git says the committed tree holds (blob ids, so the tree is never read whole);
+/// in the working tree, only the files git cannot vouch for are read, through the render
+/// scope (regular files only: a FIFO at a generated path is an error, not a hang).
+/// Hand-written files are not part of the tree and never stale.
 fn stale_files(
     repo: &Path,
     output: &Path,
     head_rev: Option<&str>,
     catalog_abs: &Path,
     head: &Checked,
+    unsure: Option<std::thread::JoinHandle<Vec<String>>>,
 ) -> Result<Vec<String>, CommandError> {
     let root = repo.join(output);
-    // The working tree is read as render would read it: only head's zones, regular files
-    // only, so a FIFO at a generated path is an error at once instead of a hang.
     let scope = render::scope(&root, head, None)?;
-    // Relative path -> blob id at a revision; in the working tree, owned files (no id).
-    let mut committed: BTreeMap<String, String> = match head_rev {
-        Some(rev) => {
-            let out = output.display().to_string();
-            let listing =
-                git(repo, &["ls-tree", "-r", "--full-tree", rev, "--", &out]).unwrap_or_default();
-            listing
-                .lines()
-                .filter_map(|line| {
-                    let (meta, path) = line.split_once('\t')?;
-                    let id = meta.split(' ').nth(2)?;
-                    let rel = path.strip_prefix(&out)?.trim_start_matches('/');
-                    Some((rel.to_owned(), id.to_owned()))
-                })
-                .collect()
+    // Per zone: stale files, and files whose owner decides (path, blob id at a revision).
+    type Found = (Vec<String>, Vec<(String, String)>);
+    let zone_files = |zone: &str, mut z: ZoneIds| -> Result<Found, CommandError> {
+        let (mut stale, mut ask) = (Vec::new(), Vec::new());
+        each_file(catalog_abs, &root, head, Some(zone), |rel, content| {
+            if let Some(id) = z.ids.remove(&rel) {
+                if id != blob_id(content.as_bytes(), &id) {
+                    ask.push((rel, id));
+                }
+            } else if head_rev.is_none() {
+                // Read as render would: a file that is not tenantgen's is left alone by
+                // render, so it is never stale; a missing one is.
+                z.unsure.remove(&rel);
+                let stale_here = match scope.existing(&rel)? {
+                    Some(bytes) => {
+                        bytes != content.as_bytes()
+                            && bytes.starts_with(crate::tree::OWNED_PREFIX.as_bytes())
+                    }
+                    None => true,
+                };
+                if stale_here {
+                    stale.push(rel);
+                }
+            } else {
+                // No committed tree at all is the stalest tree: every file head renders is
+                // missing (as `render --check` says), so a pull request that forgot to render
+                // cannot pass.
+                stale.push(rel);
+            }
+            Ok::<(), CommandError>(())
+        })?;
+        // What head no longer renders but the committed tree still holds.
+        ask.extend(z.ids);
+        for rel in z.unsure {
+            if committed_is_owned(repo, output, head_rev, &rel) {
+                stale.push(rel);
+            }
         }
-        None => scope
-            .owned_files()?
-            .into_iter()
-            .map(|rel| (rel, String::new()))
-            .collect(),
+        Ok((stale, ask))
     };
-    // No committed tree at all is the stalest tree: every file head renders is missing (as
-    // `render --check` says), so a pull request that forgot to render cannot pass.
+    let unsure = match unsure.map(std::thread::JoinHandle::join) {
+        Some(Ok(paths)) => Some(paths),
+        Some(Err(_)) => return Err(CommandError::failure("the stale check failed")),
+        None => None,
+    };
+    let mut zones: Vec<(String, ZoneIds)> = committed_ids(repo, output, head_rev, head, unsure)
+        .into_iter()
+        .collect();
+    let second = zones.split_off(zones.len().div_ceil(2));
+    let run = |zones: Vec<(String, ZoneIds)>| -> Result<Vec<Found>, CommandError> {
+        zones
+            .into_iter()
+            .map(|(name, z)| zone_files(&name, z))
+            .collect()
+    };
+    let (a, b) = std::thread::scope(|s| {
+        let other = s.spawn(|| run(second));
+        (run(zones), other.join())
+    });
+    let b = b.map_err(|_| CommandError::failure("the stale check failed"))?;
     let mut stale = Vec::new();
-    each_file(catalog_abs, &root, head, None, |rel, content| {
-        let entry = committed.remove(&rel);
-        let differs = match head_rev {
-            // A file that is not tenantgen's is left alone by render, so it is never stale.
-            Some(_) => entry.is_none_or(|id| {
-                id != blob_id(content.as_bytes(), &id)
-                    && committed_is_owned(repo, output, head_rev, &rel)
-            }),
-            None => match scope.existing(&rel)? {
-                Some(bytes) => bytes != content.as_bytes() && entry.is_some(),
-                None => true,
-            },
-        };
-        if differs {
-            stale.push(rel);
+    let mut ask: Vec<(String, String)> = Vec::new();
+    for (s, a) in a?.into_iter().chain(b?) {
+        stale.extend(s);
+        ask.extend(a);
+    }
+    // A differing or leftover file is stale only if it is tenantgen's.
+    match head_rev {
+        Some(_) => {
+            let owned = owned_blobs(repo, &ask.iter().map(|(_, id)| id.clone()).collect());
+            stale.extend(
+                ask.into_iter()
+                    .filter(|(_, id)| owned.contains(id))
+                    .map(|(rel, _)| rel),
+            );
         }
-        Ok::<(), CommandError>(())
-    })?;
-    // What head no longer renders but the committed tree still holds.
-    for rel in committed.into_keys() {
-        if head_rev.is_none() || committed_is_owned(repo, output, head_rev, &rel) {
-            stale.push(rel);
-        }
+        None => stale.extend(
+            ask.into_iter()
+                .filter(|(rel, _)| committed_is_owned(repo, output, None, rel))
+                .map(|(rel, _)| rel),
+        ),
     }
     stale.sort();
+    stale.dedup();
     Ok(stale)
 }
 
@@ -262,6 +453,29 @@ fn parse_tree(files: &BTreeMap<String, String>, head: &Checked) -> Side {
     side
 }
 
+/// Each client's line in a checked catalog, for links.
+fn lines_of(c: &Checked) -> BTreeMap<String, usize> {
+    let mut lines = BTreeMap::new();
+    for (i, client) in c.raw.spec.clients.iter().enumerate() {
+        if let Some(pos) = c.doc.map.locate(&format!("/spec/clients/{i}")) {
+            lines.insert(client.name.clone(), pos.line);
+        }
+    }
+    lines
+}
+
+/// A checked catalog without its parsed document, once the clients' lines are taken from
+/// it: the document and its source map are most of a large catalog's memory, and a diff
+/// holds two catalogs while it renders.
+fn without_document(mut c: Checked) -> (Checked, BTreeMap<String, usize>) {
+    let lines = lines_of(&c);
+    c.doc = crate::yaml::Document {
+        value: serde_json::Value::Null,
+        map: crate::yaml::SourceMap::default(),
+    };
+    (c, lines)
+}
+
 /// The commit id `rev` names, so a link stays right when the branch moves (`HEAD` would not).
 fn commit_id(repo: &Path, rev: &str) -> Option<String> {
     git(
@@ -281,8 +495,7 @@ fn links(
     repo: &Path,
     rel: &str,
     (base_rev, head_rev): (&str, Option<&str>),
-    head: &Checked,
-    base: &Checked,
+    (head_lines, base_lines): (BTreeMap<String, usize>, BTreeMap<String, usize>),
 ) -> Links {
     let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let head_commit = match head_rev {
@@ -296,21 +509,12 @@ fn links(
         (Some(server), Some(repo), Some(rev)) => Some(format!("{server}/{repo}/blob/{rev}/{rel}")),
         _ => None,
     };
-    let lines_of = |c: &Checked| {
-        let mut lines = BTreeMap::new();
-        for (i, client) in c.raw.spec.clients.iter().enumerate() {
-            if let Some(pos) = c.doc.map.locate(&format!("/spec/clients/{i}")) {
-                lines.insert(client.name.clone(), pos.line);
-            }
-        }
-        lines
-    };
     Links {
         catalog_url: url(head_commit),
         base_url: url(commit_id(repo, base_rev)),
         catalog_path: rel.to_owned(),
-        lines: lines_of(head),
-        base_lines: lines_of(base),
+        lines: head_lines,
+        base_lines,
     }
 }
 
@@ -359,6 +563,9 @@ pub fn run(args: &DiffArgs) -> CommandResult {
             .hint("fetch it first (CI: checkout with fetch-depth: 0)")
     })?;
     let head_rev = args.head.as_deref();
+    let unsure = head_rev
+        .is_none()
+        .then(|| unsure_paths(repo.clone(), &args.output));
     let head_text = match head_rev {
         Some(h) => catalog_at(&repo, h, &rel)
             .ok_or_else(|| CommandError::failure(format!("`{rel}` does not exist at `{h}`")))?,
@@ -366,12 +573,16 @@ pub fn run(args: &DiffArgs) -> CommandResult {
             .map_err(|e| CommandError::failure(e.to_string()))?,
     };
     let head_label = head_rev.unwrap_or("working tree").to_owned();
-    let head = check_side(format!("{head_label}:{rel}"), head_text, "head")?;
+    let (head, head_lines) = without_document(check_side(
+        format!("{head_label}:{rel}"),
+        head_text,
+        "head",
+    )?);
     print_problems(&head.warnings);
-    let base = match catalog_at(&repo, &base_rev, &rel) {
+    let (base, base_lines) = without_document(match catalog_at(&repo, &base_rev, &rel) {
         Some(text) => check_side(format!("{base_rev}:{rel}"), text, "base")?,
         None => check_side(format!("{base_rev}:{rel}"), empty_like(&head), "base")?,
-    };
+    });
     let mut report = match args.compare {
         Compare::Rendered => diff::compare_catalogs(&base, &head),
         Compare::Generator => diff::compare(
@@ -418,7 +629,7 @@ pub fn run(args: &DiffArgs) -> CommandResult {
         report.approve(*what);
     }
     // The committed tree at head must be head's rendering.
-    report.stale = stale_files(&repo, &args.output, head_rev, &catalog_abs, &head)?
+    report.stale = stale_files(&repo, &args.output, head_rev, &catalog_abs, &head, unsure)?
         .into_iter()
         .map(|p| format!("{}/{p}", args.output.display()))
         .collect();
@@ -430,7 +641,7 @@ pub fn run(args: &DiffArgs) -> CommandResult {
                 Some(t) => fs_err::read_to_string(t)?,
                 None => report::DEFAULT_TEMPLATE.to_owned(),
             };
-            let l = links(&repo, &rel, (&base_rev, head_rev), &head, &base);
+            let l = links(&repo, &rel, (&base_rev, head_rev), (head_lines, base_lines));
             report::markdown(&report, &l, &template, report::COMMENT_LIMIT).map_err(|e| {
                 CommandError::failure(format!("the markdown template fails: {e}"))
                     .hint("check the template against the built-in one in src/templates/diff.md.j2")

@@ -59,6 +59,16 @@ impl Repo {
         std::fs::read_to_string(self.path().join("clients/clients.yaml")).expect("read")
     }
 
+    /// The line a client starts on in the catalog, as links name it (the sample grows).
+    fn line_of(&self, client: &str) -> usize {
+        let entry = format!("    - name: {client}");
+        self.catalog()
+            .lines()
+            .position(|l| l == entry)
+            .expect("the client is in the catalog")
+            + 1
+    }
+
     fn write(&self, text: &str) {
         std::fs::write(self.path().join("clients/clients.yaml"), text).expect("write");
     }
@@ -208,6 +218,57 @@ fn a_stale_tree_is_found_at_a_revision_too() {
             "clusters/staging/tenants/acme-corp/leftover.yaml".to_owned(),
             "clusters/staging/tenants/acme-corp/service.yaml".to_owned(),
         ]
+    );
+}
+
+/// In the working tree, git's index vouches for the files nobody touched; what it cannot
+/// vouch for (edited, staged, untracked, deleted) is read: each is found stale, and a
+/// hand-written file render leaves alone is not.
+#[test]
+fn a_stale_working_tree_is_found_in_edited_staged_untracked_and_deleted_files() {
+    let repo = Repo::new();
+    let stale = || -> Vec<String> {
+        let out = repo.diff(&["--base", "main", "--format", "json"]);
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        json["stale"]
+            .as_array()
+            .expect("stale")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(stale(), Vec::<String>::new());
+    let path = |rel: &str| repo.path().join("clusters").join(rel);
+    let append = |rel: &str| {
+        let mut text = std::fs::read_to_string(path(rel)).expect("read");
+        text.push_str("# edited by hand\n");
+        std::fs::write(path(rel), text).expect("write");
+    };
+    append("dev/tenants/acme-corp/configmap.yaml");
+    append("staging/tenants/acme-corp/configmap.yaml");
+    repo.git(&["add", "clusters/staging/tenants/acme-corp/configmap.yaml"]);
+    std::fs::remove_file(path("production/tenants/acme-corp/service.yaml")).expect("rm");
+    std::fs::write(
+        path("dev/tenants/acme-corp/leftover.yaml"),
+        format!("{}\n", tenantgen::tree::header()),
+    )
+    .expect("write");
+    std::fs::write(path("dev/tenants/acme-corp/notes.yaml"), "# mine\n").expect("write");
+    assert_eq!(
+        stale(),
+        [
+            "clusters/dev/tenants/acme-corp/configmap.yaml",
+            "clusters/dev/tenants/acme-corp/leftover.yaml",
+            "clusters/production/tenants/acme-corp/service.yaml",
+            "clusters/staging/tenants/acme-corp/configmap.yaml",
+        ]
+    );
+    repo.render();
+    assert_eq!(
+        stale(),
+        Vec::<String>::new(),
+        "render makes it current again"
     );
 }
 
@@ -427,7 +488,10 @@ fn markdown_groups_identical_changes_links_clients_and_escapes() {
         "{md}"
     );
     assert!(
-        md.contains("[acme-corp](https://github.com/ge/ops/blob/abc123/clients/clients.yaml#L45)"),
+        md.contains(&format!(
+            "[acme-corp](https://github.com/ge/ops/blob/abc123/clients/clients.yaml#L{})",
+            repo.line_of("acme-corp")
+        )),
         "{md}"
     );
     // The same ConfigMap change in three zones is shown once.
@@ -747,7 +811,8 @@ fn links_name_the_head_commit_not_the_ref() {
     let md = markdown_on_github(&repo, &["--base", "main", "--head", "HEAD"]);
     assert!(
         md.contains(&format!(
-            "[acme-corp](https://github.com/ge/ops/blob/{head}/clients/clients.yaml#L45)"
+            "[acme-corp](https://github.com/ge/ops/blob/{head}/clients/clients.yaml#L{})",
+            repo.line_of("acme-corp")
         )),
         "{md}"
     );
@@ -912,7 +977,7 @@ fn a_releases_table_lists_every_version_change() {
 
     let md = stdout(&repo.diff(&["--base", "main", "--format", "markdown"]));
     assert!(
-        md.contains("| globex (`clients/clients.yaml:136`) | production | `7.1.4@sha256:66465eeb3aa1…` | `7.2.0@sha256:66465eeb3aa1…` | not a promotion |"),
+        md.contains(&format!("| globex (`clients/clients.yaml:{}`) | production | `7.1.4@sha256:66465eeb3aa1…` | `7.2.0@sha256:66465eeb3aa1…` | not a promotion |", repo.line_of("globex"))),
         "{md}"
     );
     assert!(
