@@ -5,6 +5,7 @@ mod cli;
 mod consumers;
 mod determinism;
 mod diff;
+mod diff_workloads;
 mod fixtures;
 mod golden;
 mod krm;

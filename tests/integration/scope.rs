@@ -23,7 +23,8 @@ fn sample_with_other_zones() -> String {
         text = text
             .replace(&format!("- name: {from} "), &format!("- name: {to} "))
             .replace(&format!("- name: {from}\n"), &format!("- name: {to}\n"))
-            .replace(&format!("        {from}: "), &format!("        {to}: "));
+            .replace(&format!("        {from}: "), &format!("        {to}: "))
+            .replace(&format!("        {from}:\n"), &format!("        {to}:\n"));
     }
     assert!(!text.contains("name: dev") && text.contains("name: live\n"));
     text
