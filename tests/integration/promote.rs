@@ -175,7 +175,7 @@ fn dry_run_shows_the_change_and_writes_nothing() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out)
-            .contains("clients/clients.yaml:115: bigcorp in staging: 5.8.0 -> 5.9.0 (from dev)"),
+            .contains("clients/clients.yaml:117: bigcorp in staging: 5.8.0 -> 5.9.0 (from dev)"),
         "{}",
         stdout(&out)
     );
