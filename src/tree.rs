@@ -4,9 +4,12 @@
 //! forever, a device may act on open), no path through a symlink, and only files whose first
 //! line is tenantgen's header are rewritten or removed. Render, check, diff and verify ask it.
 //! Writes are two-phase: every new file is written and synced beside its target first, then
-//! all are renamed into place, so a full disk or a crash leaves every file old or new.
+//! all are renamed into place, so a full disk or a crash leaves every file old or new. A
+//! directory that does not exist yet is filled under a temporary name and renamed into place
+//! whole (see `Planner::add`), so a first render costs one rename per new directory rather
+//! than one per file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{File, FileType};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -322,6 +325,12 @@ impl Scope {
     /// device anywhere in a zone is an error naming it: nothing in the zones is skipped
     /// silently, and nothing special is ever opened.
     pub fn owned_files(&self) -> Result<BTreeSet<String>, TreeError> {
+        self.owned_files_except(&BTreeSet::new())
+    }
+
+    /// `owned_files`, leaving out `known` (files about to be written, which need not be
+    /// opened to see whose they are) and never looking inside a temporary directory.
+    fn owned_files_except(&self, known: &BTreeSet<String>) -> Result<BTreeSet<String>, TreeError> {
         let mut out = BTreeSet::new();
         for zone in &self.zones {
             let dir = self.root.join(zone);
@@ -335,11 +344,13 @@ impl Scope {
                 Ok(_) => {}
             }
             refuse_symlinks(&self.root, zone)?;
-            for (rel, ft) in entries_under(&self.root, &dir)? {
-                let path = self.root.join(&rel);
-                if ft.is_dir() {
+            let mut entries = Vec::new();
+            zone_entries(&self.root, &dir, &mut entries)?;
+            for (rel, ft) in entries {
+                if ft.is_dir() || known.contains(&rel) {
                     continue;
                 }
+                let path = self.root.join(&rel);
                 if ft.is_symlink() {
                     // A symlink tenantgen did not make is never followed; it is only an
                     // error where tenantgen would write (see `existing`).
@@ -397,6 +408,8 @@ pub struct Plan {
 #[derive(Debug, Default)]
 struct Staging {
     staged: Vec<(PathBuf, PathBuf)>,
+    /// New directories filled under a temporary name (temporary, target).
+    staged_dirs: Vec<(PathBuf, PathBuf)>,
     made: Vec<PathBuf>,
 }
 
@@ -404,6 +417,11 @@ impl Staging {
     fn discard(&mut self) {
         for (tmp, _) in self.staged.drain(..) {
             let _ = std::fs::remove_file(tmp);
+        }
+        // Made by this run under a name nothing else uses; `remove_dir_all` never follows
+        // a symlink.
+        for (tmp, _) in self.staged_dirs.drain(..) {
+            let _ = std::fs::remove_dir_all(tmp);
         }
         for dir in self.made.drain(..).rev() {
             let _ = std::fs::remove_dir(dir);
@@ -493,6 +511,15 @@ pub struct Planner {
     plan: Plan,
     stage: bool,
     wanted: BTreeSet<String>,
+    /// Directories seen to be real directories (not symlinks) or made by this run: under
+    /// the lock, a directory is looked at once, not once per file below it.
+    dirs: HashSet<PathBuf>,
+    /// Directories that did not exist when first reached -> where their files are written
+    /// (with staging, a temporary directory renamed into place by `apply`; without, none:
+    /// every file below is missing).
+    fresh: BTreeMap<PathBuf, Option<PathBuf>>,
+    /// This process's id, for temporary names (one `getpid` rather than one per file).
+    pid: u32,
 }
 
 impl Planner {
@@ -510,14 +537,120 @@ impl Planner {
             },
             stage,
             wanted: BTreeSet::new(),
+            dirs: HashSet::new(),
+            fresh: BTreeMap::new(),
+            pid: std::process::id(),
         }
+    }
+
+    /// The new directory `path` lies in, with where its files go, if any.
+    fn fresh_ancestor(&self, path: &Path) -> Option<(PathBuf, Option<PathBuf>)> {
+        if self.fresh.is_empty() {
+            return None;
+        }
+        path.ancestors()
+            .skip(1)
+            .find_map(|a| self.fresh.get_key_value(a))
+            .map(|(target, tmp)| (target.clone(), tmp.clone()))
+    }
+
+    /// What is at `rel` now, like `Scope::existing`, looking at each directory on the way
+    /// once per run. The first directory found missing becomes fresh: with staging it is
+    /// created under a temporary name (a zone's own directory is created as it is: it is
+    /// empty, so no file in it is old or new yet), and nothing below it is looked at again.
+    fn existing(&mut self, rel: &str, path: &Path) -> Result<Option<Vec<u8>>, TreeError> {
+        let scope = &self.plan.scope;
+        scope.check_in_zone(rel)?;
+        let root = scope.root().to_path_buf();
+        if self.dirs.insert(root.clone())
+            && root
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            self.dirs.remove(&root);
+            return Err(TreeError::Symlink(root));
+        }
+        let parts: Vec<&str> = rel.split('/').collect();
+        let mut dir = root.clone();
+        for (depth, part) in parts[..parts.len() - 1].iter().enumerate() {
+            dir.push(part);
+            if self.dirs.contains(&dir) {
+                continue;
+            }
+            match dir.symlink_metadata() {
+                Ok(m) if m.file_type().is_symlink() => return Err(TreeError::Symlink(dir)),
+                Ok(m) if m.is_dir() => {
+                    self.dirs.insert(dir.clone());
+                }
+                // A file where a directory is expected: reading below reports it.
+                Ok(_) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    if !self.stage {
+                        self.fresh.insert(dir, None);
+                    } else if depth == 0 {
+                        make_dirs(&dir, &mut self.plan.staging.made)?;
+                        self.dirs.insert(dir.clone());
+                        continue;
+                    } else {
+                        let tmp = tmp_path(&dir, self.pid);
+                        std::fs::create_dir(&tmp).map_err(io("create", &tmp))?;
+                        self.plan
+                            .staging
+                            .staged_dirs
+                            .push((tmp.clone(), dir.clone()));
+                        self.dirs.insert(tmp.clone());
+                        self.fresh.insert(dir, Some(tmp));
+                    }
+                    return Ok(None);
+                }
+                Err(_) => break,
+            }
+        }
+        read_regular(path)
     }
 
     /// One desired file, by path relative to the root.
     pub fn add(&mut self, rel: String, content: &str) -> Result<(), TreeError> {
-        let scope = &self.plan.scope;
-        let path = scope.root().join(&rel);
-        let changed = match scope.existing(&rel) {
+        let path = self.plan.scope.root().join(&rel);
+        let existing = match self.fresh_ancestor(&path) {
+            Some(_) => Ok(None),
+            None => self.existing(&rel, &path),
+        };
+        // A file in a directory this run found missing: nothing is there to compare, and
+        // with staging it is written in place inside that directory's temporary, which is
+        // renamed into place only once every file in it is whole and synced. Crash safety
+        // needs no rename per file: until `apply`, no name under the target exists at all
+        // (a kill leaves the temporary directory, removed by the next run's
+        // `clean_stale_temporaries`), and after it every file is complete. A partial file
+        // is never visible under its final name, so none can be mistaken as complete.
+        if matches!(existing, Ok(None))
+            && let Some((target, tmp)) = self.fresh_ancestor(&path)
+        {
+            self.plan.scope.check_in_zone(&rel)?;
+            if let Some(tmp) = tmp {
+                let inside = path
+                    .strip_prefix(&target)
+                    .map_err(|_| TreeError::Escapes(rel.clone()))?;
+                let file = tmp.join(inside);
+                if let Some(parent) = file.parent()
+                    && !self.dirs.contains(parent)
+                {
+                    std::fs::create_dir_all(parent).map_err(io("create", parent))?;
+                    for d in parent.ancestors() {
+                        if !self.dirs.insert(d.to_path_buf()) {
+                            break;
+                        }
+                    }
+                }
+                let mut f = create_new(&file)?;
+                f.write_all(content.as_bytes())
+                    .map_err(io("write", &file))?;
+            }
+            self.plan.create.insert(rel.clone());
+            self.wanted.insert(rel);
+            return Ok(());
+        }
+        let changed = match existing {
             Ok(Some(existing)) if existing == content.as_bytes() => {
                 self.plan.unchanged += 1;
                 false
@@ -543,10 +676,13 @@ impl Planner {
         };
         if changed && self.stage {
             let staging = &mut self.plan.staging;
-            if let Some(parent) = path.parent() {
+            if let Some(parent) = path.parent()
+                && !self.dirs.contains(parent)
+            {
                 make_dirs(parent, &mut staging.made)?;
+                self.dirs.insert(parent.to_path_buf());
             }
-            let tmp = tmp_path(&path);
+            let tmp = tmp_path(&path, self.pid);
             let mut f = create_new(&tmp)?;
             staging.staged.push((tmp.clone(), path));
             f.write_all(content.as_bytes()).map_err(io("write", &tmp))?;
@@ -558,12 +694,15 @@ impl Planner {
     /// The plan: owned files in the scope's zones that were not added are to be removed.
     /// With staging, every temporary is durable when this returns.
     pub fn finish(mut self) -> Result<Plan, TreeError> {
-        for rel in self.plan.scope.owned_files()? {
+        // Files about to be written are not opened again to see whose they are: only what
+        // the catalog no longer produces can be removed.
+        for rel in self.plan.scope.owned_files_except(&self.wanted)? {
             if !self.wanted.contains(&rel) {
                 self.plan.remove.insert(rel);
             }
         }
-        if self.stage && !self.plan.staging.staged.is_empty() {
+        let staging = &self.plan.staging;
+        if self.stage && !(staging.staged.is_empty() && staging.staged_dirs.is_empty()) {
             // One filesystem sync instead of one fsync per file: every staged file is durable
             // before the first rename, so a crash or power loss still leaves old or new content.
             sync_filesystem(self.plan.scope.root())?;
@@ -576,6 +715,20 @@ impl Planner {
 /// files. Phase one (writing and syncing the temporaries) happened while planning; if it
 /// failed, the temporaries and the directories made for them are gone and nothing changed.
 pub fn apply(mut plan: Plan) -> Result<(), TreeError> {
+    // New directories first: each appears whole, with every file in it.
+    let dirs = std::mem::take(&mut plan.staging.staged_dirs);
+    for (i, (tmp, target)) in dirs.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, target) {
+            for (tmp, _) in &dirs[i..] {
+                let _ = std::fs::remove_dir_all(tmp);
+            }
+            return Err(TreeError::Io {
+                action: "create",
+                path: target.clone(),
+                source: e,
+            });
+        }
+    }
     let staged = std::mem::take(&mut plan.staging.staged);
     plan.staging.made.clear();
     for (i, (tmp, target)) in staged.iter().enumerate() {
@@ -631,12 +784,44 @@ fn make_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), TreeError> {
     Ok(())
 }
 
-fn tmp_path(target: &Path) -> PathBuf {
+fn tmp_path(target: &Path, pid: u32) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    target.with_file_name(format!(".{name}.{}{TMP_SUFFIX}", std::process::id()))
+    target.with_file_name(format!(".{name}.{pid}{TMP_SUFFIX}"))
+}
+
+/// Like `entries_under`, but a temporary (file or directory) is listed without looking
+/// inside it: what a run stages is not part of the tree yet.
+fn zone_entries(
+    base: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, FileType)>,
+) -> Result<(), TreeError> {
+    let mut entries: Vec<_> = fs_err::read_dir(dir)
+        .map_err(|e| TreeError::Io {
+            action: "list",
+            path: dir.to_path_buf(),
+            source: e,
+        })?
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let ft = entry.file_type().map_err(io("read", &path))?;
+        let rel = path
+            .strip_prefix(base)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .map_err(|_| TreeError::Escapes(path.display().to_string()))?;
+        let temporary = rel.ends_with(TMP_SUFFIX);
+        out.push((rel, ft));
+        if ft.is_dir() && !temporary {
+            zone_entries(base, &path, out)?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates `path` afresh: never opens what is already there (a planted symlink or FIFO).
@@ -685,9 +870,15 @@ fn clean_stale_temporaries(root: &Path, scopes: &[String]) {
         };
         for e in entries.flatten() {
             let p = e.path();
+            let temporary = p.to_string_lossy().ends_with(TMP_SUFFIX);
             match e.file_type() {
+                // A new directory a crashed run was filling: `remove_dir_all` never
+                // follows a symlink inside it.
+                Ok(t) if t.is_dir() && temporary => {
+                    let _ = std::fs::remove_dir_all(&p);
+                }
                 Ok(t) if t.is_dir() => clean(&p),
-                Ok(t) if t.is_file() && p.to_string_lossy().ends_with(TMP_SUFFIX) => {
+                Ok(t) if t.is_file() && temporary => {
                     let _ = std::fs::remove_file(&p);
                 }
                 _ => {}
