@@ -903,7 +903,7 @@ pub fn header() -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::{Scope, TreeError};
+    use super::{OWNED_PREFIX, Planner, Scope, TreeError};
     use std::path::Path;
 
     #[test]
@@ -922,6 +922,70 @@ mod tests {
                 "{root}: {refused:?}"
             );
         }
+    }
+
+    /// Every name under `dir`, recursively, relative to it.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut out: Vec<String> = super::entries_under(dir, dir)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(rel, _)| rel)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A first render writes new directories' files in place, with no rename per file: that
+    /// is crash-safe only if no file shows under its final name before `apply`, and if a
+    /// run that stops before it (a drop stands for a kill; the next run removes what a kill
+    /// leaves) leaves nothing behind.
+    #[test]
+    fn files_of_new_directories_appear_only_when_applied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("out");
+        let files = [
+            "dev/kustomization.yaml",
+            "dev/tenants/kustomization.yaml",
+            "dev/tenants/acme/deployment.yaml",
+            "dev/tenants/acme/service.yaml",
+            "dev/tenants/bloom/deployment.yaml",
+        ];
+        let plan = |root: &Path| {
+            let scope = Scope::new(root, ["dev".to_owned()]).expect("scope");
+            let mut planner = Planner::new(scope, true);
+            for rel in files {
+                planner
+                    .add(rel.to_owned(), &format!("{OWNED_PREFIX}\n{rel}\n"))
+                    .expect("staged");
+            }
+            planner.finish().expect("planned")
+        };
+
+        let staged = plan(&root);
+        let visible: Vec<String> = names(&root)
+            .into_iter()
+            .filter(|n| !n.split('/').any(|c| c.ends_with(super::TMP_SUFFIX)))
+            .collect();
+        assert_eq!(visible, ["dev"], "only the empty zone directory shows");
+        drop(staged);
+        assert_eq!(
+            names(&root),
+            Vec::<String>::new(),
+            "a dropped plan leaves nothing"
+        );
+
+        let staged = plan(&root);
+        assert_eq!(staged.create.len(), files.len());
+        super::apply(staged).expect("applied");
+        for rel in files {
+            let text = std::fs::read_to_string(root.join(rel)).expect("written");
+            assert_eq!(text, format!("{OWNED_PREFIX}\n{rel}\n"));
+        }
+        assert!(
+            !names(&root).iter().any(|n| n.contains(super::TMP_SUFFIX)),
+            "{:?}",
+            names(&root)
+        );
     }
 
     #[test]
