@@ -517,7 +517,10 @@ pub struct Planner {
     /// Directories that did not exist when first reached -> where their files are written
     /// (with staging, a temporary directory renamed into place by `apply`; without, none:
     /// every file below is missing).
-    fresh: BTreeMap<PathBuf, Option<PathBuf>>,
+    /// Keyed by path relative to the root, as files are added.
+    fresh: BTreeMap<String, Option<PathBuf>>,
+    /// Directories made inside those temporaries, relative to the root.
+    fresh_dirs: HashSet<String>,
     /// This process's id, for temporary names (one `getpid` rather than one per file).
     pid: u32,
 }
@@ -539,19 +542,19 @@ impl Planner {
             wanted: BTreeSet::new(),
             dirs: HashSet::new(),
             fresh: BTreeMap::new(),
+            fresh_dirs: HashSet::new(),
             pid: std::process::id(),
         }
     }
 
-    /// The new directory `path` lies in, with where its files go, if any.
-    fn fresh_ancestor(&self, path: &Path) -> Option<(PathBuf, Option<PathBuf>)> {
+    /// The length of the new directory `rel` lies in (a prefix of `rel`), if any.
+    fn fresh_ancestor(&self, rel: &str) -> Option<usize> {
         if self.fresh.is_empty() {
             return None;
         }
-        path.ancestors()
-            .skip(1)
-            .find_map(|a| self.fresh.get_key_value(a))
-            .map(|(target, tmp)| (target.clone(), tmp.clone()))
+        rel.match_indices('/')
+            .map(|(i, _)| i)
+            .find(|&i| self.fresh.contains_key(&rel[..i]))
     }
 
     /// What is at `rel` now, like `Scope::existing`, looking at each directory on the way
@@ -572,8 +575,10 @@ impl Planner {
         }
         let parts: Vec<&str> = rel.split('/').collect();
         let mut dir = root.clone();
+        let mut dir_len = 0;
         for (depth, part) in parts[..parts.len() - 1].iter().enumerate() {
             dir.push(part);
+            dir_len += part.len() + usize::from(depth > 0);
             if self.dirs.contains(&dir) {
                 continue;
             }
@@ -585,8 +590,9 @@ impl Planner {
                 // A file where a directory is expected: reading below reports it.
                 Ok(_) => break,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let fresh = rel[..dir_len].to_owned();
                     if !self.stage {
-                        self.fresh.insert(dir, None);
+                        self.fresh.insert(fresh, None);
                     } else if depth == 0 {
                         make_dirs(&dir, &mut self.plan.staging.made)?;
                         self.dirs.insert(dir.clone());
@@ -598,8 +604,7 @@ impl Planner {
                             .staging
                             .staged_dirs
                             .push((tmp.clone(), dir.clone()));
-                        self.dirs.insert(tmp.clone());
-                        self.fresh.insert(dir, Some(tmp));
+                        self.fresh.insert(fresh, Some(tmp));
                     }
                     return Ok(None);
                 }
@@ -612,7 +617,7 @@ impl Planner {
     /// One desired file, by path relative to the root.
     pub fn add(&mut self, rel: String, content: &str) -> Result<(), TreeError> {
         let path = self.plan.scope.root().join(&rel);
-        let existing = match self.fresh_ancestor(&path) {
+        let existing = match self.fresh_ancestor(&rel) {
             Some(_) => Ok(None),
             None => self.existing(&rel, &path),
         };
@@ -624,22 +629,18 @@ impl Planner {
         // `clean_stale_temporaries`), and after it every file is complete. A partial file
         // is never visible under its final name, so none can be mistaken as complete.
         if matches!(existing, Ok(None))
-            && let Some((target, tmp)) = self.fresh_ancestor(&path)
+            && let Some(top) = self.fresh_ancestor(&rel)
         {
             self.plan.scope.check_in_zone(&rel)?;
-            if let Some(tmp) = tmp {
-                let inside = path
-                    .strip_prefix(&target)
-                    .map_err(|_| TreeError::Escapes(rel.clone()))?;
-                let file = tmp.join(inside);
-                if let Some(parent) = file.parent()
-                    && !self.dirs.contains(parent)
-                {
-                    std::fs::create_dir_all(parent).map_err(io("create", parent))?;
-                    for d in parent.ancestors() {
-                        if !self.dirs.insert(d.to_path_buf()) {
-                            break;
-                        }
+            if let Some(Some(tmp)) = self.fresh.get(&rel[..top]) {
+                let file = tmp.join(&rel[top + 1..]);
+                let parent = rel.rfind('/').unwrap_or(top);
+                if parent > top && !self.fresh_dirs.contains(&rel[..parent]) {
+                    let dir = tmp.join(&rel[top + 1..parent]);
+                    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+                    let mut d = &rel[..parent];
+                    while d.len() > top && self.fresh_dirs.insert(d.to_owned()) {
+                        d = &d[..d.rfind('/').unwrap_or(0)];
                     }
                 }
                 let mut f = create_new(&file)?;
