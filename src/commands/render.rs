@@ -233,18 +233,28 @@ pub fn run(args: &RenderArgs) -> CommandResult {
     // Rendering (CPU) and writing (mostly the kernel making inodes) overlap on two threads:
     // files are rendered on one and handed over in order, through a short queue, to be
     // compared and staged here, so the plan is the same as on one thread. When staging
-    // fails, the queue is dropped and the rendering stops at its next file.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<(String, String)>(256);
+    // fails, the queue is dropped and the rendering stops at its next file. Files go over in
+    // batches: a hand-over per file cost two futex calls per file.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(String, String)>>(8);
     let zone = args.zone.as_deref();
     let added = std::thread::scope(|s| {
         let checked = &checked;
         let output = &args.output;
         s.spawn(move || {
-            let _ = each_file(catalog, output, checked, zone, |rel, content| {
-                tx.send((rel, content))
+            const BATCH: usize = 64;
+            let mut batch = Vec::with_capacity(BATCH);
+            let rendered = each_file(catalog, output, checked, zone, |rel, content| {
+                batch.push((rel, content));
+                if batch.len() < BATCH {
+                    return Ok(());
+                }
+                tx.send(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))
             });
+            if rendered.is_ok() && !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
         });
-        for (rel, content) in rx {
+        for (rel, content) in rx.into_iter().flatten() {
             renders_clients |= is_client_file(&rel);
             if let Some((zone, done)) = counter.see(&rel) {
                 let total = per_zone.get(zone).copied().unwrap_or_default();
