@@ -296,8 +296,12 @@ pub fn coerce_and_validate(doc: &mut Document, source: &Source) -> Vec<(String, 
         return vec![(String::new(), d)];
     };
     let mut out = Vec::new();
-    for error in validator.iter_errors(&doc.value) {
-        translate(&error, doc, source, &mut out);
+    // Most catalogs are valid, and asking only whether one is skips building the context
+    // every error would carry.
+    if !validator.is_valid(&doc.value) {
+        for error in validator.iter_errors(&doc.value) {
+            translate(&error, doc, source, &mut out);
+        }
     }
     if !floats.is_empty() {
         let reported: std::collections::BTreeSet<String> =
