@@ -47,17 +47,27 @@ pub fn check_document(source: Source, mut doc: Document) -> Result<Checked, Vec<
                 .hint("a catalog starts with `apiVersion: tenantgen.io/v1alpha1` and `kind: ClientCatalog`; see `clients/clients.yaml`"),
         ]);
     }
-    schema::coerce(&mut doc);
-    let schema_problems = schema::validate(&doc, &source);
+    let schema_problems = schema::coerce_and_validate(&mut doc, &source);
     let broken: BTreeSet<String> = schema_problems.iter().map(|(p, _)| p.clone()).collect();
+    // A catalog the schema accepts is loaded once, here, and the lints read it; only a
+    // catalog with schema errors is loaded by the lints part by part.
+    let mut catalog = if broken.is_empty() {
+        <raw::Catalog as serde::Deserialize>::deserialize(&doc.value).ok()
+    } else {
+        None
+    };
     let mut problems: Vec<Diagnostic> = schema_problems.into_iter().map(|(_, d)| d).collect();
-    problems.extend(lint::check(&doc, &source, &broken));
+    problems.extend(lint::check(&doc, &source, &broken, catalog.as_mut()));
     name_clients(&mut problems, &doc);
     diagnostics::normalize(&mut problems);
     if diagnostics::has_errors(&problems) {
         return Err(problems);
     }
-    let raw = <raw::Catalog as serde::Deserialize>::deserialize(&doc.value).map_err(|e| {
+    let loaded = match catalog {
+        Some(catalog) => Ok(catalog),
+        None => <raw::Catalog as serde::Deserialize>::deserialize(&doc.value),
+    };
+    let raw = loaded.map_err(|e| {
         vec![
             Diagnostic::error(
                 "internal",

@@ -43,52 +43,194 @@ fn validator() -> Option<&'static jsonschema::Validator> {
 /// schema expects a string (`kubernetesVersion: 1.34`, `config: {DEBUG: true}`), so a
 /// version `1.10` stays `1.10` and never becomes `1.1`.
 pub fn coerce(doc: &mut Document) {
-    let root = schema_value();
-    let mut pointer = String::new();
-    coerce_node(&mut doc.value, root, root, &mut pointer, &doc.map);
+    coerce_and_find_floats(doc);
+}
+
+/// `coerce`, returning in the same walk the pointers of numbers written with a fraction or
+/// an exponent (`8080.0`, `1e3`) where the schema wants a whole number. JSON Schema counts
+/// `8080.0` as an integer, so the schema passes them, but the catalog's integer fields
+/// cannot hold them.
+fn coerce_and_find_floats(doc: &mut Document) -> Vec<String> {
+    let mut floats = Vec::new();
+    coerce_node(
+        &mut doc.value,
+        shapes(),
+        0,
+        &mut String::new(),
+        &doc.map,
+        &mut floats,
+    );
+    floats
 }
 
 fn coerce_node(
     value: &mut Value,
-    schema: &Value,
-    root: &Value,
+    shapes: &Shapes,
+    shape: usize,
     pointer: &mut String,
     map: &SourceMap,
+    floats: &mut Vec<String>,
 ) {
-    let schema = resolve(schema, root);
+    let s = &shapes.all[shape];
     match value {
-        Value::Number(_) | Value::Bool(_)
-            if accepts(schema, root, "string") && !accepts(schema, root, json_type(value)) =>
-        {
-            if let Some(text) = map.get(pointer).and_then(|n| n.plain.clone()) {
+        Value::Number(_) | Value::Bool(_) => {
+            if s.to_string(value)
+                && let Some(text) = map.get(pointer).and_then(|n| n.plain.clone())
+            {
                 *value = Value::String(text);
+            } else if let Value::Number(n) = value
+                && !(n.is_i64() || n.is_u64())
+                && s.whole_only
+            {
+                floats.push(pointer.clone());
             }
         }
         Value::Object(object) => {
             for (key, child) in object.iter_mut() {
-                let Some(sub) = child_schema(schema, root, Some(key)) else {
+                let Some(sub) = shapes.child(shape, Some(key)) else {
                     continue;
                 };
                 let len = pointer.len();
-                pointer.push('/');
-                pointer.push_str(&escape_segment(key));
-                coerce_node(child, sub, root, pointer, map);
+                push_segment(pointer, key);
+                coerce_node(child, shapes, sub, pointer, map, floats);
                 pointer.truncate(len);
             }
         }
         Value::Array(items) => {
+            let Some(sub) = shapes.child(shape, None) else {
+                return;
+            };
             for (i, child) in items.iter_mut().enumerate() {
-                let Some(sub) = child_schema(schema, root, None) else {
-                    continue;
-                };
                 let len = pointer.len();
-                pointer.push_str(&format!("/{i}"));
-                coerce_node(child, sub, root, pointer, map);
+                push_index(pointer, i);
+                coerce_node(child, shapes, sub, pointer, map, floats);
                 pointer.truncate(len);
             }
         }
         _ => {}
     }
+}
+
+/// Appends `/segment`, escaped, to a JSON pointer.
+fn push_segment(pointer: &mut String, segment: &str) {
+    pointer.push('/');
+    if segment.contains(['~', '/']) {
+        pointer.push_str(&escape_segment(segment));
+    } else {
+        pointer.push_str(segment);
+    }
+}
+
+/// Appends `/i` to a JSON pointer.
+fn push_index(pointer: &mut String, i: usize) {
+    use std::fmt::Write as _;
+    let _ = write!(pointer, "/{i}");
+}
+
+/// The schema as the coercion and whole-number walks ask it, one node per subschema with
+/// `$ref`s followed and the type questions answered once: walking a catalog of 100,000
+/// clients asks them millions of times, and answering from the JSON tree each time (a
+/// `$ref` is a pointer lookup, a type a search through `anyOf`) cost more than parsing.
+struct Shapes {
+    /// The root schema is `all[0]`.
+    all: Vec<Shape>,
+}
+
+#[derive(Default)]
+struct Shape {
+    /// Whether a boolean, a whole number, or a number with a fraction written here is the
+    /// user's text for a string: the schema accepts a string and not that type.
+    string_for_bool: bool,
+    string_for_integer: bool,
+    string_for_number: bool,
+    /// Whether a number with a fraction here must be whole: an integer is accepted and a
+    /// number is not.
+    whole_only: bool,
+    properties: std::collections::BTreeMap<String, usize>,
+    /// `additionalProperties` when it is a schema.
+    additional: Option<usize>,
+    items: Option<usize>,
+    /// `anyOf` then `oneOf` branches, searched for children the node itself does not name.
+    branches: Vec<usize>,
+}
+
+impl Shape {
+    fn to_string(&self, value: &Value) -> bool {
+        match json_type(value) {
+            "boolean" => self.string_for_bool,
+            "integer" => self.string_for_integer,
+            "number" => self.string_for_number,
+            _ => false,
+        }
+    }
+}
+
+impl Shapes {
+    /// The shape of a property (`key`) or of the items (`None`), looking through
+    /// `anyOf`/`oneOf` when the node itself does not name it.
+    fn child(&self, shape: usize, key: Option<&str>) -> Option<usize> {
+        let s = &self.all[shape];
+        let direct = match key {
+            Some(k) => s.properties.get(k).copied().or(s.additional),
+            None => s.items,
+        };
+        direct.or_else(|| s.branches.iter().find_map(|&b| self.child(b, key)))
+    }
+
+    fn compile(
+        &mut self,
+        schema: &'static Value,
+        root: &'static Value,
+        seen: &mut std::collections::HashMap<*const Value, usize>,
+    ) -> usize {
+        let schema = resolve(schema, root);
+        if let Some(&id) = seen.get(&std::ptr::from_ref(schema)) {
+            return id;
+        }
+        let id = self.all.len();
+        seen.insert(std::ptr::from_ref(schema), id);
+        let string = accepts(schema, root, "string");
+        self.all.push(Shape {
+            string_for_bool: string && !accepts(schema, root, "boolean"),
+            string_for_integer: string && !accepts(schema, root, "integer"),
+            string_for_number: string && !accepts(schema, root, "number"),
+            whole_only: accepts(schema, root, "integer") && !accepts_type(schema, root, "number"),
+            ..Shape::default()
+        });
+        let mut properties = std::collections::BTreeMap::new();
+        if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+            for (k, sub) in props {
+                properties.insert(k.clone(), self.compile(sub, root, seen));
+            }
+        }
+        let additional = schema
+            .get("additionalProperties")
+            .filter(|a| a.is_object())
+            .map(|a| self.compile(a, root, seen));
+        let items = schema.get("items").map(|i| self.compile(i, root, seen));
+        let branches = ["anyOf", "oneOf"]
+            .iter()
+            .filter_map(|kw| schema.get(*kw).and_then(Value::as_array))
+            .flatten()
+            .map(|b| self.compile(b, root, seen))
+            .collect();
+        let s = &mut self.all[id];
+        s.properties = properties;
+        s.additional = additional;
+        s.items = items;
+        s.branches = branches;
+        id
+    }
+}
+
+fn shapes() -> &'static Shapes {
+    static SHAPES: OnceLock<Shapes> = OnceLock::new();
+    SHAPES.get_or_init(|| {
+        let root = schema_value();
+        let mut shapes = Shapes { all: Vec::new() };
+        shapes.compile(root, root, &mut std::collections::HashMap::new());
+        shapes
+    })
 }
 
 fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
@@ -107,25 +249,6 @@ fn resolve<'a>(schema: &'a Value, root: &'a Value) -> &'a Value {
         }
     }
     current
-}
-
-/// The schema of a property (`key`) or of the items (`None`), looking through anyOf/oneOf.
-fn child_schema<'a>(schema: &'a Value, root: &'a Value, key: Option<&str>) -> Option<&'a Value> {
-    let schema = resolve(schema, root);
-    let direct = match key {
-        Some(k) => schema
-            .get("properties")
-            .and_then(|p| p.get(k))
-            .or_else(|| schema.get("additionalProperties").filter(|a| a.is_object())),
-        None => schema.get("items"),
-    };
-    direct.or_else(|| {
-        ["anyOf", "oneOf"]
-            .iter()
-            .filter_map(|kw| schema.get(*kw).and_then(Value::as_array))
-            .flatten()
-            .find_map(|branch| child_schema(branch, root, key))
-    })
 }
 
 fn accepts(schema: &Value, root: &Value, ty: &str) -> bool {
@@ -161,9 +284,10 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// Every schema violation in the document, positioned and explained, with the JSON pointer
-/// of the value it is about.
-pub fn validate(doc: &Document, source: &Source) -> Vec<(String, Diagnostic)> {
+/// Coerces the document (`coerce`), then finds every schema violation in it, positioned and
+/// explained, with the JSON pointer of the value it is about.
+pub fn coerce_and_validate(doc: &mut Document, source: &Source) -> Vec<(String, Diagnostic)> {
+    let floats = coerce_and_find_floats(doc);
     let Some(validator) = validator() else {
         let d = Diagnostic::error(
             "internal",
@@ -172,12 +296,13 @@ pub fn validate(doc: &Document, source: &Source) -> Vec<(String, Diagnostic)> {
         return vec![(String::new(), d)];
     };
     let mut out = Vec::new();
-    for error in validator.iter_errors(&doc.value) {
-        translate(&error, doc, source, &mut out);
+    // Most catalogs are valid, and asking only whether one is skips building the context
+    // every error would carry.
+    if !validator.is_valid(&doc.value) {
+        for error in validator.iter_errors(&doc.value) {
+            translate(&error, doc, source, &mut out);
+        }
     }
-    let root = schema_value();
-    let mut floats = Vec::new();
-    whole_numbers(&doc.value, root, root, &mut String::new(), &mut floats);
     if !floats.is_empty() {
         let reported: std::collections::BTreeSet<String> =
             out.iter().map(|(p, _)| p.clone()).collect();
@@ -187,50 +312,6 @@ pub fn validate(doc: &Document, source: &Source) -> Vec<(String, Diagnostic)> {
         }
     }
     out
-}
-
-/// Pointers of numbers written with a fraction or an exponent (`8080.0`, `1e3`) where the
-/// schema wants a whole number. JSON Schema counts `8080.0` as an integer, so the schema
-/// passes them, but the catalog's integer fields cannot hold them.
-fn whole_numbers(
-    value: &Value,
-    schema: &Value,
-    root: &Value,
-    pointer: &mut String,
-    out: &mut Vec<String>,
-) {
-    let schema = resolve(schema, root);
-    match value {
-        Value::Number(n)
-            if !(n.is_i64() || n.is_u64())
-                && accepts(schema, root, "integer")
-                && !accepts_type(schema, root, "number") =>
-        {
-            out.push(pointer.clone());
-        }
-        Value::Object(object) => {
-            for (key, child) in object {
-                if let Some(sub) = child_schema(schema, root, Some(key)) {
-                    let len = pointer.len();
-                    pointer.push('/');
-                    pointer.push_str(&escape_segment(key));
-                    whole_numbers(child, sub, root, pointer, out);
-                    pointer.truncate(len);
-                }
-            }
-        }
-        Value::Array(items) => {
-            if let Some(sub) = child_schema(schema, root, None) {
-                for (i, child) in items.iter().enumerate() {
-                    let len = pointer.len();
-                    pointer.push_str(&format!("/{i}"));
-                    whole_numbers(child, sub, root, pointer, out);
-                    pointer.truncate(len);
-                }
-            }
-        }
-        _ => {}
-    }
 }
 
 /// Whether the schema names `ty` itself (not through `integer` counting as a `number`).

@@ -4,9 +4,12 @@
 //! forever, a device may act on open), no path through a symlink, and only files whose first
 //! line is tenantgen's header are rewritten or removed. Render, check, diff and verify ask it.
 //! Writes are two-phase: every new file is written and synced beside its target first, then
-//! all are renamed into place, so a full disk or a crash leaves every file old or new.
+//! all are renamed into place, so a full disk or a crash leaves every file old or new. A
+//! directory that does not exist yet is filled under a temporary name and renamed into place
+//! whole (see `Planner::add`), so a first render costs one rename per new directory rather
+//! than one per file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{File, FileType};
 use std::io::{Read, Write};
 use std::path::{Component, Path, PathBuf};
@@ -96,6 +99,11 @@ pub fn special_kind(ft: &FileType) -> Option<&'static str> {
 /// A symlink, FIFO, socket or device is an error naming it and is never opened; the file
 /// type is checked again on the open descriptor, so a swap in between is caught too.
 pub fn open_regular(path: &Path) -> Result<Option<File>, TreeError> {
+    Ok(open_regular_sized(path)?.map(|(file, _)| file))
+}
+
+/// `open_regular`, with the file's size as its descriptor gives it.
+fn open_regular_sized(path: &Path) -> Result<Option<(File, u64)>, TreeError> {
     let meta = match path.symlink_metadata() {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -114,7 +122,7 @@ pub fn open_regular(path: &Path) -> Result<Option<File>, TreeError> {
     let file = File::from(fd);
     let meta = file.metadata().map_err(io("read", path))?;
     check_kind(path, &meta.file_type())?;
-    Ok(Some(file))
+    Ok(Some((file, meta.len())))
 }
 
 /// Refuses anything but a regular file.
@@ -137,11 +145,16 @@ fn check_kind(path: &Path, ft: &FileType) -> Result<(), TreeError> {
 /// The bytes of `path` when it is a regular file (see [`open_regular`]); `Ok(None)` when
 /// nothing is there.
 pub fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, TreeError> {
-    let Some(mut f) = open_regular(path)? else {
+    let Some((f, len)) = open_regular_sized(path)? else {
         return Ok(None);
     };
-    let mut bytes = Vec::new();
-    f.read_to_end(&mut bytes).map_err(io("read", path))?;
+    // Sized from the descriptor already asked: `File::read_to_end` would ask again and
+    // seek, two system calls per file that a re-render of 315,536 files feels. One byte
+    // more than the size is asked for, and the read goes on to the end whatever it is.
+    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
+    Read::take(&f, u64::MAX)
+        .read_to_end(&mut bytes)
+        .map_err(io("read", path))?;
     Ok(Some(bytes))
 }
 
@@ -322,6 +335,12 @@ impl Scope {
     /// device anywhere in a zone is an error naming it: nothing in the zones is skipped
     /// silently, and nothing special is ever opened.
     pub fn owned_files(&self) -> Result<BTreeSet<String>, TreeError> {
+        self.owned_files_except(&BTreeSet::new())
+    }
+
+    /// `owned_files`, leaving out `known` (files about to be written, which need not be
+    /// opened to see whose they are) and never looking inside a temporary directory.
+    fn owned_files_except(&self, known: &BTreeSet<String>) -> Result<BTreeSet<String>, TreeError> {
         let mut out = BTreeSet::new();
         for zone in &self.zones {
             let dir = self.root.join(zone);
@@ -335,11 +354,13 @@ impl Scope {
                 Ok(_) => {}
             }
             refuse_symlinks(&self.root, zone)?;
-            for (rel, ft) in entries_under(&self.root, &dir)? {
-                let path = self.root.join(&rel);
-                if ft.is_dir() {
+            let mut entries = Vec::new();
+            zone_entries(&self.root, &dir, &mut entries)?;
+            for (rel, ft) in entries {
+                if ft.is_dir() || known.contains(&rel) {
                     continue;
                 }
+                let path = self.root.join(&rel);
                 if ft.is_symlink() {
                     // A symlink tenantgen did not make is never followed; it is only an
                     // error where tenantgen would write (see `existing`).
@@ -397,6 +418,8 @@ pub struct Plan {
 #[derive(Debug, Default)]
 struct Staging {
     staged: Vec<(PathBuf, PathBuf)>,
+    /// New directories filled under a temporary name (temporary, target).
+    staged_dirs: Vec<(PathBuf, PathBuf)>,
     made: Vec<PathBuf>,
 }
 
@@ -404,6 +427,11 @@ impl Staging {
     fn discard(&mut self) {
         for (tmp, _) in self.staged.drain(..) {
             let _ = std::fs::remove_file(tmp);
+        }
+        // Made by this run under a name nothing else uses; `remove_dir_all` never follows
+        // a symlink.
+        for (tmp, _) in self.staged_dirs.drain(..) {
+            let _ = std::fs::remove_dir_all(tmp);
         }
         for dir in self.made.drain(..).rev() {
             let _ = std::fs::remove_dir(dir);
@@ -493,6 +521,18 @@ pub struct Planner {
     plan: Plan,
     stage: bool,
     wanted: BTreeSet<String>,
+    /// Directories seen to be real directories (not symlinks) or made by this run: under
+    /// the lock, a directory is looked at once, not once per file below it.
+    dirs: HashSet<PathBuf>,
+    /// Directories that did not exist when first reached -> where their files are written
+    /// (with staging, a temporary directory renamed into place by `apply`; without, none:
+    /// every file below is missing).
+    /// Keyed by path relative to the root, as files are added.
+    fresh: BTreeMap<String, Option<PathBuf>>,
+    /// Directories made inside those temporaries, relative to the root.
+    fresh_dirs: HashSet<String>,
+    /// This process's id, for temporary names (one `getpid` rather than one per file).
+    pid: u32,
 }
 
 impl Planner {
@@ -510,14 +550,118 @@ impl Planner {
             },
             stage,
             wanted: BTreeSet::new(),
+            dirs: HashSet::new(),
+            fresh: BTreeMap::new(),
+            fresh_dirs: HashSet::new(),
+            pid: std::process::id(),
         }
+    }
+
+    /// The length of the new directory `rel` lies in (a prefix of `rel`), if any.
+    fn fresh_ancestor(&self, rel: &str) -> Option<usize> {
+        if self.fresh.is_empty() {
+            return None;
+        }
+        rel.match_indices('/')
+            .map(|(i, _)| i)
+            .find(|&i| self.fresh.contains_key(&rel[..i]))
+    }
+
+    /// What is at `rel` now, like `Scope::existing`, looking at each directory on the way
+    /// once per run. The first directory found missing becomes fresh: with staging it is
+    /// created under a temporary name (a zone's own directory is created as it is: it is
+    /// empty, so no file in it is old or new yet), and nothing below it is looked at again.
+    fn existing(&mut self, rel: &str, path: &Path) -> Result<Option<Vec<u8>>, TreeError> {
+        let scope = &self.plan.scope;
+        scope.check_in_zone(rel)?;
+        let root = scope.root().to_path_buf();
+        if self.dirs.insert(root.clone())
+            && root
+                .symlink_metadata()
+                .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            self.dirs.remove(&root);
+            return Err(TreeError::Symlink(root));
+        }
+        let parts: Vec<&str> = rel.split('/').collect();
+        let mut dir = root.clone();
+        let mut dir_len = 0;
+        for (depth, part) in parts[..parts.len() - 1].iter().enumerate() {
+            dir.push(part);
+            dir_len += part.len() + usize::from(depth > 0);
+            if self.dirs.contains(&dir) {
+                continue;
+            }
+            match dir.symlink_metadata() {
+                Ok(m) if m.file_type().is_symlink() => return Err(TreeError::Symlink(dir)),
+                Ok(m) if m.is_dir() => {
+                    self.dirs.insert(dir.clone());
+                }
+                // A file where a directory is expected: reading below reports it.
+                Ok(_) => break,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    let fresh = rel[..dir_len].to_owned();
+                    if !self.stage {
+                        self.fresh.insert(fresh, None);
+                    } else if depth == 0 {
+                        make_dirs(&dir, &mut self.plan.staging.made)?;
+                        self.dirs.insert(dir.clone());
+                        continue;
+                    } else {
+                        let tmp = tmp_path(&dir, self.pid);
+                        std::fs::create_dir(&tmp).map_err(io("create", &tmp))?;
+                        self.plan
+                            .staging
+                            .staged_dirs
+                            .push((tmp.clone(), dir.clone()));
+                        self.fresh.insert(fresh, Some(tmp));
+                    }
+                    return Ok(None);
+                }
+                Err(_) => break,
+            }
+        }
+        read_regular(path)
     }
 
     /// One desired file, by path relative to the root.
     pub fn add(&mut self, rel: String, content: &str) -> Result<(), TreeError> {
-        let scope = &self.plan.scope;
-        let path = scope.root().join(&rel);
-        let changed = match scope.existing(&rel) {
+        let path = self.plan.scope.root().join(&rel);
+        let existing = match self.fresh_ancestor(&rel) {
+            Some(_) => Ok(None),
+            None => self.existing(&rel, &path),
+        };
+        // A file in a directory this run found missing: nothing is there to compare, and
+        // with staging it is written in place inside that directory's temporary, which is
+        // renamed into place only once every file in it is whole and synced. Crash safety
+        // needs no rename per file: until `apply`, no name under the target exists at all
+        // (a kill leaves the temporary directory, removed by the next run's
+        // `clean_stale_temporaries`), and after it every file is complete. A partial file
+        // is never visible under its final name, so none can be mistaken as complete.
+        if matches!(existing, Ok(None))
+            && let Some(top) = self.fresh_ancestor(&rel)
+        {
+            self.plan.scope.check_in_zone(&rel)?;
+            if let Some(Some(tmp)) = self.fresh.get(&rel[..top]) {
+                let file = tmp.join(&rel[top + 1..]);
+                let parent = rel.rfind('/').unwrap_or(top);
+                if parent > top && !self.fresh_dirs.contains(&rel[..parent]) {
+                    let dir = tmp.join(&rel[top + 1..parent]);
+                    std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
+                    let mut d = &rel[..parent];
+                    while d.len() > top && self.fresh_dirs.insert(d.to_owned()) {
+                        d = &d[..d.rfind('/').unwrap_or(0)];
+                    }
+                }
+                let mut f = create_new(&file)?;
+                f.write_all(content.as_bytes())
+                    .map_err(io("write", &file))?;
+            }
+            self.plan.create.insert(rel.clone());
+            self.wanted.insert(rel);
+            return Ok(());
+        }
+        let changed = match existing {
             Ok(Some(existing)) if existing == content.as_bytes() => {
                 self.plan.unchanged += 1;
                 false
@@ -543,10 +687,13 @@ impl Planner {
         };
         if changed && self.stage {
             let staging = &mut self.plan.staging;
-            if let Some(parent) = path.parent() {
+            if let Some(parent) = path.parent()
+                && !self.dirs.contains(parent)
+            {
                 make_dirs(parent, &mut staging.made)?;
+                self.dirs.insert(parent.to_path_buf());
             }
-            let tmp = tmp_path(&path);
+            let tmp = tmp_path(&path, self.pid);
             let mut f = create_new(&tmp)?;
             staging.staged.push((tmp.clone(), path));
             f.write_all(content.as_bytes()).map_err(io("write", &tmp))?;
@@ -558,12 +705,15 @@ impl Planner {
     /// The plan: owned files in the scope's zones that were not added are to be removed.
     /// With staging, every temporary is durable when this returns.
     pub fn finish(mut self) -> Result<Plan, TreeError> {
-        for rel in self.plan.scope.owned_files()? {
+        // Files about to be written are not opened again to see whose they are: only what
+        // the catalog no longer produces can be removed.
+        for rel in self.plan.scope.owned_files_except(&self.wanted)? {
             if !self.wanted.contains(&rel) {
                 self.plan.remove.insert(rel);
             }
         }
-        if self.stage && !self.plan.staging.staged.is_empty() {
+        let staging = &self.plan.staging;
+        if self.stage && !(staging.staged.is_empty() && staging.staged_dirs.is_empty()) {
             // One filesystem sync instead of one fsync per file: every staged file is durable
             // before the first rename, so a crash or power loss still leaves old or new content.
             sync_filesystem(self.plan.scope.root())?;
@@ -576,6 +726,20 @@ impl Planner {
 /// files. Phase one (writing and syncing the temporaries) happened while planning; if it
 /// failed, the temporaries and the directories made for them are gone and nothing changed.
 pub fn apply(mut plan: Plan) -> Result<(), TreeError> {
+    // New directories first: each appears whole, with every file in it.
+    let dirs = std::mem::take(&mut plan.staging.staged_dirs);
+    for (i, (tmp, target)) in dirs.iter().enumerate() {
+        if let Err(e) = std::fs::rename(tmp, target) {
+            for (tmp, _) in &dirs[i..] {
+                let _ = std::fs::remove_dir_all(tmp);
+            }
+            return Err(TreeError::Io {
+                action: "create",
+                path: target.clone(),
+                source: e,
+            });
+        }
+    }
     let staged = std::mem::take(&mut plan.staging.staged);
     plan.staging.made.clear();
     for (i, (tmp, target)) in staged.iter().enumerate() {
@@ -631,12 +795,44 @@ fn make_dirs(dir: &Path, made: &mut Vec<PathBuf>) -> Result<(), TreeError> {
     Ok(())
 }
 
-fn tmp_path(target: &Path) -> PathBuf {
+fn tmp_path(target: &Path, pid: u32) -> PathBuf {
     let name = target
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    target.with_file_name(format!(".{name}.{}{TMP_SUFFIX}", std::process::id()))
+    target.with_file_name(format!(".{name}.{pid}{TMP_SUFFIX}"))
+}
+
+/// Like `entries_under`, but a temporary (file or directory) is listed without looking
+/// inside it: what a run stages is not part of the tree yet.
+fn zone_entries(
+    base: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, FileType)>,
+) -> Result<(), TreeError> {
+    let mut entries: Vec<_> = fs_err::read_dir(dir)
+        .map_err(|e| TreeError::Io {
+            action: "list",
+            path: dir.to_path_buf(),
+            source: e,
+        })?
+        .flatten()
+        .collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let ft = entry.file_type().map_err(io("read", &path))?;
+        let rel = path
+            .strip_prefix(base)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .map_err(|_| TreeError::Escapes(path.display().to_string()))?;
+        let temporary = rel.ends_with(TMP_SUFFIX);
+        out.push((rel, ft));
+        if ft.is_dir() && !temporary {
+            zone_entries(base, &path, out)?;
+        }
+    }
+    Ok(())
 }
 
 /// Creates `path` afresh: never opens what is already there (a planted symlink or FIFO).
@@ -685,9 +881,15 @@ fn clean_stale_temporaries(root: &Path, scopes: &[String]) {
         };
         for e in entries.flatten() {
             let p = e.path();
+            let temporary = p.to_string_lossy().ends_with(TMP_SUFFIX);
             match e.file_type() {
+                // A new directory a crashed run was filling: `remove_dir_all` never
+                // follows a symlink inside it.
+                Ok(t) if t.is_dir() && temporary => {
+                    let _ = std::fs::remove_dir_all(&p);
+                }
                 Ok(t) if t.is_dir() => clean(&p),
-                Ok(t) if t.is_file() && p.to_string_lossy().ends_with(TMP_SUFFIX) => {
+                Ok(t) if t.is_file() && temporary => {
                     let _ = std::fs::remove_file(&p);
                 }
                 _ => {}
@@ -712,7 +914,7 @@ pub fn header() -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::{Scope, TreeError};
+    use super::{OWNED_PREFIX, Planner, Scope, TreeError};
     use std::path::Path;
 
     #[test]
@@ -731,6 +933,70 @@ mod tests {
                 "{root}: {refused:?}"
             );
         }
+    }
+
+    /// Every name under `dir`, recursively, relative to it.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut out: Vec<String> = super::entries_under(dir, dir)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(rel, _)| rel)
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// A first render writes new directories' files in place, with no rename per file: that
+    /// is crash-safe only if no file shows under its final name before `apply`, and if a
+    /// run that stops before it (a drop stands for a kill; the next run removes what a kill
+    /// leaves) leaves nothing behind.
+    #[test]
+    fn files_of_new_directories_appear_only_when_applied() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("out");
+        let files = [
+            "dev/kustomization.yaml",
+            "dev/tenants/kustomization.yaml",
+            "dev/tenants/acme/deployment.yaml",
+            "dev/tenants/acme/service.yaml",
+            "dev/tenants/bloom/deployment.yaml",
+        ];
+        let plan = |root: &Path| {
+            let scope = Scope::new(root, ["dev".to_owned()]).expect("scope");
+            let mut planner = Planner::new(scope, true);
+            for rel in files {
+                planner
+                    .add(rel.to_owned(), &format!("{OWNED_PREFIX}\n{rel}\n"))
+                    .expect("staged");
+            }
+            planner.finish().expect("planned")
+        };
+
+        let staged = plan(&root);
+        let visible: Vec<String> = names(&root)
+            .into_iter()
+            .filter(|n| !n.split('/').any(|c| c.ends_with(super::TMP_SUFFIX)))
+            .collect();
+        assert_eq!(visible, ["dev"], "only the empty zone directory shows");
+        drop(staged);
+        assert_eq!(
+            names(&root),
+            Vec::<String>::new(),
+            "a dropped plan leaves nothing"
+        );
+
+        let staged = plan(&root);
+        assert_eq!(staged.create.len(), files.len());
+        super::apply(staged).expect("applied");
+        for rel in files {
+            let text = std::fs::read_to_string(root.join(rel)).expect("written");
+            assert_eq!(text, format!("{OWNED_PREFIX}\n{rel}\n"));
+        }
+        assert!(
+            !names(&root).iter().any(|n| n.contains(super::TMP_SUFFIX)),
+            "{:?}",
+            names(&root)
+        );
     }
 
     #[test]

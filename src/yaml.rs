@@ -43,15 +43,86 @@ pub struct Node {
 
 /// JSON pointer (RFC 6901) -> node position. Only looked up, never listed, so a hash map:
 /// a catalog of 100,000 clients has millions of nodes whose pointers share long prefixes,
-/// which an ordered map would compare over and over.
+/// which an ordered map would compare over and over. The map holds more than the parsed
+/// value itself, so each entry is kept small: the pointer without spare capacity, the
+/// positions in 32 bits (inputs are capped at 64 MiB), `Node`s made on lookup.
 #[derive(Debug, Default)]
 pub struct SourceMap {
-    nodes: HashMap<String, Node>,
+    nodes: HashMap<Box<str>, Stored>,
+}
+
+/// A `Node` as the map stores it.
+#[derive(Debug, Clone)]
+struct Stored {
+    /// Line, column and offset of the key, if any (line 0: none).
+    key: [u32; 3],
+    /// Line and column of the value; its offset is `start`.
+    value: [u32; 2],
+    start: u32,
+    end: u32,
+    plain: Option<Box<str>>,
+}
+
+fn small(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl From<Node> for Stored {
+    fn from(node: Node) -> Self {
+        Stored {
+            key: node
+                .key
+                .map_or([0; 3], |k| [small(k.line), small(k.col), small(k.offset)]),
+            value: [small(node.value.line), small(node.value.col)],
+            start: small(node.start),
+            end: small(node.end),
+            plain: node.plain.map(String::into_boxed_str),
+        }
+    }
+}
+
+impl From<&Stored> for Node {
+    fn from(s: &Stored) -> Self {
+        let [line, col, offset] = s.key.map(|n| n as usize);
+        Node {
+            key: (line != 0).then_some(Pos { line, col, offset }),
+            value: Pos {
+                line: s.value[0] as usize,
+                col: s.value[1] as usize,
+                offset: s.start as usize,
+            },
+            start: s.start as usize,
+            end: s.end as usize,
+            plain: s.plain.as_deref().map(str::to_owned),
+        }
+    }
 }
 
 impl SourceMap {
-    pub fn get(&self, pointer: &str) -> Option<&Node> {
-        self.nodes.get(pointer)
+    pub fn get(&self, pointer: &str) -> Option<Node> {
+        self.nodes.get(pointer).map(Node::from)
+    }
+
+    fn insert(&mut self, pointer: String, node: Node) {
+        self.nodes.insert(pointer.into_boxed_str(), node.into());
+    }
+
+    fn remove(&mut self, pointer: &str) -> Option<Node> {
+        self.nodes.remove(pointer).as_ref().map(Node::from)
+    }
+
+    /// The position to show for a node: its key if it has one, else its value.
+    fn shown(s: &Stored) -> Pos {
+        let [line, col, offset] = if s.key[0] != 0 {
+            s.key
+        } else {
+            [s.value[0], s.value[1], s.start]
+        };
+        Pos {
+            line: line as usize,
+            col: col as usize,
+            offset: offset as usize,
+        }
     }
 
     /// The position to show for a pointer: its key if it has one, else its value; for a
@@ -60,7 +131,7 @@ impl SourceMap {
         let mut p = pointer;
         loop {
             if let Some(node) = self.nodes.get(p) {
-                return Some(node.key.unwrap_or(node.value));
+                return Some(Self::shown(node));
             }
             match p.rfind('/') {
                 Some(i) => p = &p[..i],
@@ -78,14 +149,14 @@ impl SourceMap {
                 k.starts_with(prefix)
                     && (k.len() == prefix.len() || k.as_bytes().get(prefix.len()) == Some(&b'/'))
             })
-            .map(|(k, v)| (k[prefix.len()..].to_owned(), v.clone()))
+            .map(|(k, v)| (k[prefix.len()..].into(), v.clone()))
             .collect();
         SourceMap { nodes }
     }
 
     /// Like `locate`, but prefers the value over the key (for "this value is wrong").
     pub fn locate_value(&self, pointer: &str) -> Option<Pos> {
-        match self.nodes.get(pointer) {
+        match self.get(pointer) {
             Some(node) => Some(node.value),
             None => self.locate(pointer),
         }
@@ -117,7 +188,37 @@ pub fn field_name(pointer: &str) -> String {
 
 /// Escapes one JSON pointer segment.
 pub fn escape_segment(segment: &str) -> String {
+    if !segment.contains(['~', '/']) {
+        return segment.to_owned();
+    }
     segment.replace('~', "~0").replace('/', "~1")
+}
+
+/// One step down a JSON pointer.
+enum Segment<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+/// `pointer` extended by one segment, in one allocation: the loader makes one per node.
+fn child_pointer(pointer: &str, segment: Segment) -> String {
+    use std::fmt::Write as _;
+    let extra = match segment {
+        Segment::Key(key) => key.len(),
+        Segment::Index(i) => i.checked_ilog10().map_or(1, |d| d as usize + 1),
+    };
+    // Exact, so that the map keeps the pointer without copying it again.
+    let mut child = String::with_capacity(pointer.len() + 1 + extra);
+    child.push_str(pointer);
+    child.push('/');
+    match segment {
+        Segment::Key(key) if key.contains(['~', '/']) => child.push_str(&escape_segment(key)),
+        Segment::Key(key) => child.push_str(key),
+        Segment::Index(i) => {
+            let _ = write!(child, "{i}");
+        }
+    }
+    child
 }
 
 /// Parses a stream of documents separated by `---` lines, as tenantgen writes them (and as
@@ -329,7 +430,7 @@ impl<'a> Loader<'a> {
         let value = self.only_document(
             "file",
             "a catalog is exactly one document: remove the `---` separator and what follows, or merge the documents",
-            |l| l.node("", None, 0),
+            |l| l.node(String::new(), None, 0),
         )?;
         value.ok_or_else(|| {
             Box::new(
@@ -341,7 +442,7 @@ impl<'a> Loader<'a> {
     }
 
     /// Reads one node whose first event is next, recording it at `pointer`.
-    fn node(&mut self, pointer: &str, key: Option<Pos>, depth: usize) -> Result<Value, Fatal> {
+    fn node(&mut self, pointer: String, key: Option<Pos>, depth: usize) -> Result<Value, Fatal> {
         let (event, span) = self.next()?;
         self.node_from(event, span, pointer, key, depth)
     }
@@ -350,7 +451,7 @@ impl<'a> Loader<'a> {
         &mut self,
         event: Event<'a>,
         span: Span,
-        pointer: &str,
+        pointer: String,
         key: Option<Pos>,
         depth: usize,
     ) -> Result<Value, Fatal> {
@@ -369,7 +470,7 @@ impl<'a> Loader<'a> {
                 if let Some(tag) = tag.as_deref() {
                     if !tag.is_yaml_core_schema_tag("str") {
                         return Err(self.fail_field(
-                            pointer,
+                            &pointer,
                             &span.start,
                             format!("the YAML tag `{}` is not supported", tag.original()),
                             "remove the tag; quote the value if it must be a string",
@@ -385,21 +486,21 @@ impl<'a> Loader<'a> {
                 }
             }
             Event::SequenceStart(_, anchor, tag) => {
-                self.collection_tag(tag.as_deref(), "seq", &span.start, pointer, key)?;
+                self.collection_tag(tag.as_deref(), "seq", &span.start, &pointer, key)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, sp) = self.next()?;
                     if matches!(ev, Event::SequenceEnd) {
                         break;
                     }
-                    let child = format!("{pointer}/{}", items.len());
-                    items.push(self.node_from(ev, sp, &child, None, depth + 1)?);
+                    let child = child_pointer(&pointer, Segment::Index(items.len()));
+                    items.push(self.node_from(ev, sp, child, None, depth + 1)?);
                 }
                 (Value::Array(items), anchor)
             }
             Event::MappingStart(_, anchor, tag) => {
-                self.collection_tag(tag.as_deref(), "map", &span.start, pointer, key)?;
-                (self.mapping(pointer, depth)?, anchor)
+                self.collection_tag(tag.as_deref(), "map", &span.start, &pointer, key)?;
+                (self.mapping(&pointer, depth)?, anchor)
             }
             Event::Alias(id) => {
                 let value = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
@@ -427,8 +528,8 @@ impl<'a> Loader<'a> {
             self.anchors.insert(anchor, value.clone());
         }
         let end = span.end.byte_offset().unwrap_or(start.offset);
-        self.map.nodes.insert(
-            pointer.to_owned(),
+        self.map.insert(
+            pointer,
             Node {
                 key,
                 value: start,
@@ -468,7 +569,7 @@ impl<'a> Loader<'a> {
                 }
             };
             let key_pos = self.pos(&span.start);
-            let child = format!("{pointer}/{}", escape_segment(&key));
+            let child = child_pointer(pointer, Segment::Key(&key));
             if object.contains_key(&key) {
                 let first = self.map.get(&child).and_then(|n| n.key);
                 let hint = match first {
@@ -484,12 +585,12 @@ impl<'a> Loader<'a> {
                 // Read and drop the repeated value so parsing (and reporting) can go on.
                 let mut ignored = SourceMap::default();
                 std::mem::swap(&mut ignored, &mut self.map);
-                let result = self.node(&child, Some(key_pos), depth + 1);
+                let result = self.node(child, Some(key_pos), depth + 1);
                 std::mem::swap(&mut ignored, &mut self.map);
                 result?;
                 continue;
             }
-            let value = self.node(&child, Some(key_pos), depth + 1)?;
+            let value = self.node(child, Some(key_pos), depth + 1)?;
             object.insert(key, value);
         }
         Ok(Value::Object(object))
@@ -562,7 +663,7 @@ impl Loader<'_> {
         let (event, span) = self.next()?;
         if !matches!(event, Event::MappingStart(_, _, None)) {
             // Not a plain mapping (so hardly a ResourceList): read whole, then split.
-            let mut value = self.node_from(event, span, "", None, 0)?;
+            let mut value = self.node_from(event, span, String::new(), None, 0)?;
             let map = std::mem::take(&mut self.map);
             let mut config = None;
             if let Some(object) = value.as_object_mut() {
@@ -594,7 +695,7 @@ impl Loader<'_> {
             let key = match ev {
                 Event::MappingEnd => {
                     let end = span.end.byte_offset().unwrap_or(start.offset);
-                    nodes.nodes.insert(
+                    nodes.insert(
                         String::new(),
                         Node {
                             key: None,
@@ -628,7 +729,7 @@ impl Loader<'_> {
                             first.line
                         )),
                 );
-                self.node(&child, Some(key_pos), 1)?;
+                self.node(child.clone(), Some(key_pos), 1)?;
                 self.map = SourceMap::default();
                 continue;
             }
@@ -640,7 +741,7 @@ impl Loader<'_> {
                 }
                 "functionConfig" => {
                     self.numbers = Numbers::Catalog;
-                    let value = self.node(&child, Some(key_pos), 1);
+                    let value = self.node(child.clone(), Some(key_pos), 1);
                     self.numbers = Numbers::Go;
                     config = Some(Document {
                         value: value?,
@@ -648,18 +749,18 @@ impl Loader<'_> {
                     });
                 }
                 _ => {
-                    let value = self.node(&child, Some(key_pos), 1)?;
+                    let value = self.node(child.clone(), Some(key_pos), 1)?;
                     top.insert(key, value);
                 }
             }
-            let own = self.map.nodes.remove(&child).unwrap_or(Node {
+            let own = self.map.remove(&child).unwrap_or(Node {
                 key: Some(key_pos),
                 value: key_pos,
                 start: key_pos.offset,
                 end: key_pos.offset,
                 plain: None,
             });
-            nodes.nodes.insert(child, own);
+            nodes.insert(child, own);
             self.map = SourceMap::default();
         }
         Ok(ResourceList {
@@ -676,7 +777,7 @@ impl Loader<'_> {
     fn items(&mut self, key_pos: Pos, item: ItemSink) -> Result<Option<Value>, Fatal> {
         let (event, span) = self.next()?;
         if !matches!(event, Event::SequenceStart(_, 0, None)) {
-            let value = self.node_from(event, span, "/items", Some(key_pos), 1)?;
+            let value = self.node_from(event, span, "/items".into(), Some(key_pos), 1)?;
             if let Value::Array(entries) = value {
                 for (i, entry) in entries.into_iter().enumerate() {
                     let at = self.map.locate_value(&format!("/items/{i}"));
@@ -692,7 +793,7 @@ impl Loader<'_> {
             let (ev, sp) = self.next()?;
             if matches!(ev, Event::SequenceEnd) {
                 let end = sp.end.byte_offset().unwrap_or(start.offset);
-                self.map.nodes.insert(
+                self.map.insert(
                     "/items".into(),
                     Node {
                         key: Some(key_pos),
@@ -705,7 +806,7 @@ impl Loader<'_> {
                 return Ok(None);
             }
             let child = format!("/items/{n}");
-            let value = self.node_from(ev, sp, &child, None, 2)?;
+            let value = self.node_from(ev, sp, child.clone(), None, 2)?;
             let at = self.map.get(&child).map_or(start, |node| node.value);
             self.map = SourceMap::default();
             item(value, at);

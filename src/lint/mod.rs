@@ -29,35 +29,69 @@ pub use config::credential_pattern;
 use isolation::Network;
 
 /// Runs every lint. `broken` holds the pointers of values the schema rejected; the parts
-/// under them are skipped so one mistake is reported once.
-pub fn check(doc: &Document, source: &Source, broken: &BTreeSet<String>) -> Vec<Diagnostic> {
+/// under them are skipped so one mistake is reported once. `catalog` is the document
+/// already loaded, when the schema accepted all of it (the lints then read it rather than
+/// load each part again); it is handed back unchanged.
+pub fn check(
+    doc: &Document,
+    source: &Source,
+    broken: &BTreeSet<String>,
+    catalog: Option<&mut raw::Catalog>,
+) -> Vec<Diagnostic> {
     let mut lint = Lint {
         doc,
         source,
         broken,
         out: Vec::new(),
     };
-    let platform: Option<raw::Platform> = lint.part("/spec/platform");
-    let zones: Option<Vec<raw::Zone>> = match doc.value.pointer("/spec/zones") {
-        None | Some(Value::Null) => Some(raw::default_zones()),
-        Some(_) => lint.part("/spec/zones"),
-    };
-    let clients: Vec<(usize, raw::Client)> = match doc.value.pointer("/spec/clients") {
-        Some(Value::Array(items)) => (0..items.len())
-            .filter_map(|i| lint.part(&format!("/spec/clients/{i}")).map(|c| (i, c)))
-            .collect(),
-        _ => Vec::new(),
+    let platform: Option<raw::Platform>;
+    let zones: Option<Vec<raw::Zone>>;
+    let page: Option<raw::LandingPage>;
+    let clients: Vec<(usize, raw::Client)>;
+    match &catalog {
+        Some(c) => {
+            platform = Some(c.spec.platform.clone());
+            zones = Some(c.spec.zones.clone().unwrap_or_else(raw::default_zones));
+            page = c.spec.platform.landing_page.clone();
+            clients = Vec::new();
+        }
+        None => {
+            platform = lint.part("/spec/platform");
+            zones = match doc.value.pointer("/spec/zones") {
+                None | Some(Value::Null) => Some(raw::default_zones()),
+                Some(_) => lint.part("/spec/zones"),
+            };
+            // On its own, so that a mistake elsewhere in the platform does not hide it.
+            page = lint.part("/spec/platform/landingPage");
+            clients = match doc.value.pointer("/spec/clients") {
+                Some(Value::Array(items)) => (0..items.len())
+                    .filter_map(|i| lint.part(&format!("/spec/clients/{i}")).map(|c| (i, c)))
+                    .collect(),
+                _ => Vec::new(),
+            };
+        }
+    }
+    // The loaded clients are borrowed by moving them out and back: the rules take them
+    // with their indexes, and a copy of 100,000 clients would cost more than the rules.
+    let (catalog, clients) = match catalog {
+        Some(c) => {
+            let taken = std::mem::take(&mut c.spec.clients);
+            (Some(c), taken.into_iter().enumerate().collect())
+        }
+        None => (None, clients),
     };
     if let Some(zones) = &zones {
         lint.zones(zones);
     }
-    // On its own, so that a mistake elsewhere in the platform does not hide it.
-    if let Some(page) = lint.part::<raw::LandingPage>("/spec/platform/landingPage") {
-        lint.landing_page(&page, zones.as_deref());
+    if let Some(page) = &page {
+        lint.landing_page(page, zones.as_deref());
     }
     lint.clients(&clients, platform.as_ref(), zones.as_deref());
     if let Some(p) = &platform {
         lint.platform_namespaces(p, &clients);
+    }
+    if let Some(c) = catalog {
+        c.spec.clients = clients.into_iter().map(|(_, client)| client).collect();
     }
     lint.out
 }
@@ -279,7 +313,8 @@ impl Lint<'_> {
 
     fn versions(&mut self, client: &raw::Client, at: &str, cx: &Context) {
         for (zone, version) in &client.versions {
-            let p = format!("{at}/versions/{}", escape_segment(zone));
+            // Written out only for a report: most versions are fine.
+            let p = || format!("{at}/versions/{}", escape_segment(zone));
             if let Some(zs) = cx
                 .zones
                 .as_deref()
@@ -288,7 +323,7 @@ impl Lint<'_> {
                 self.report(
                     Diagnostic::error("version-zone-unknown", format!("`{zone}` is not a zone"))
                         .hint(format!("use one of the zones: {}", zs.join(", "))),
-                    &p,
+                    &p(),
                 );
                 continue;
             }
@@ -297,13 +332,13 @@ impl Lint<'_> {
                 self.report_value(
                     Diagnostic::error("version-latest", format!("`{zone}` runs the tag `latest`"))
                         .hint("use an immutable version such as `1.2.3`; `latest` changes under a running cluster"),
-                    &p,
+                    &p(),
                 );
             } else if cx.production == Some(zone.as_str()) && !version.contains("sha256:") {
                 self.report_value(
                     Diagnostic::error("production-without-digest", format!("production version `{version}` has no digest"))
                         .hint(format!("pin it: `{version}@sha256:<digest>` (e.g. from `crane digest {}:{version}`)", client.image)),
-                    &p,
+                    &p(),
                 );
             }
         }
