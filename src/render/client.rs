@@ -159,7 +159,8 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
             &middlewares,
         ));
     }
-    if let Some(proxy) = &oauth {
+    // Without an http workload there is no route to sign in on.
+    if let Some(proxy) = oauth.as_ref().filter(|_| !http.is_empty()) {
         let mut hosts: Vec<String> = Vec::new();
         for (_, h, _) in &http {
             for host in &h.hosts {

@@ -1236,3 +1236,26 @@ spec:
     }
     assert!(accepted.is_empty(), "{accepted:#?}");
 }
+
+/// forward-auth on a client without an http workload: nothing to sign in on, so no OAuth
+/// route (an Ingress with no rules) and no stand-in Service for the proxy.
+#[test]
+fn forward_auth_without_an_http_workload_adds_no_sign_in_route() {
+    let text = port_probe("").replace(
+        "      workloads:\n        web: {port: 8080}\n",
+        "      middlewares: [forward-auth]\n      workloads:\n",
+    ).replace(
+        "  platform: {domain: hosting.example.com}",
+        "  platform:\n    domain: hosting.example.com\n    middlewares: {forwardAuthAddress: http://oauth2-proxy.ge-system.svc/oauth2/auth}",
+    );
+    let (_, zones) = render_text(&text);
+    for zone in &zones {
+        let ingresses: Vec<&Value> = zone.of("Ingress", "sh-a").collect();
+        assert!(ingresses.is_empty(), "{}: {ingresses:?}", zone.model.name);
+        assert!(
+            zone.named("Service", "sh-a", "oauth2-proxy").is_none(),
+            "{}",
+            zone.model.name
+        );
+    }
+}
