@@ -228,6 +228,27 @@ fn workloads_text(c: &Client, d: &Deployment, zone: &Zone, platform: &Platform) 
                     .unwrap_or_default()
             );
         }
+        if !w.config.is_empty() {
+            // Which keys this zone's override set, so a zone-only value is visible.
+            let pairs: Vec<String> = w
+                .config
+                .iter()
+                .map(|(k, v)| {
+                    let mark = if w.zone_config.contains(k) {
+                        " (zone)"
+                    } else {
+                        ""
+                    };
+                    format!("{k}={v}{mark}")
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "      config ({}-config): {}",
+                w.name,
+                pairs.join(", ")
+            );
+        }
         if !w.command.is_empty() || !w.args.is_empty() {
             let _ = writeln!(
                 out,

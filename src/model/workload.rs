@@ -73,6 +73,8 @@ pub struct WorkloadPlan {
     pub recreate: bool,
     /// The client's settings with the workload's and the zone's over them.
     pub config: BTreeMap<String, String>,
+    /// The keys of `config` this zone's override set.
+    pub zone_config: std::collections::BTreeSet<String>,
     /// Volume -> mount path, by volume name.
     pub mounts: Vec<(String, String)>,
 }
@@ -112,6 +114,9 @@ pub fn plans(
         }
         config
     };
+    let zone_config: std::collections::BTreeSet<String> = ov
+        .map(|o| o.config.keys().cloned().collect())
+        .unwrap_or_default();
     let client_hosts = || -> (Vec<String>, Origin) {
         if let Some(ov) = ov.filter(|o| !o.hosts.is_empty()) {
             (
@@ -172,6 +177,7 @@ pub fn plans(
             scaling_origin,
             recreate,
             config: config(&BTreeMap::new()),
+            zone_config: zone_config.clone(),
             mounts: mounts(DEFAULT_WORKLOAD),
         }]);
     }
@@ -275,6 +281,7 @@ pub fn plans(
             scaling_origin,
             recreate,
             config: config(&w.config),
+            zone_config: zone_config.clone(),
             mounts: mounts(name),
         });
     }
