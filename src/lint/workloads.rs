@@ -238,6 +238,7 @@ impl Lint<'_> {
         self.workload_names(client, at, &known);
         self.duplicate_routes(client, at, cx);
         self.volumes(client, at, &known);
+        self.shared_volume_classes(client, at, zones);
         self.tcp_ports(client, at, &known, zones, ports);
         self.metrics(client, at, &known);
         self.workload_overrides(client, at, &known);

@@ -1259,3 +1259,26 @@ fn forward_auth_without_an_http_workload_adds_no_sign_in_route() {
         );
     }
 }
+
+/// A shared (ReadWriteMany) volume in a zone whose storage class attaches volumes to one node
+/// (k3s local-path) would stay Pending: `validate` warns, naming the zone, and still passes.
+#[test]
+fn a_shared_volume_on_a_single_node_storage_class_is_a_warning() {
+    let out = crate::support::run(
+        &crate::support::root(),
+        &["validate", "tests/fixtures/valid/workloads.yaml"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        crate::support::stderr(&out)
+    );
+    let err = crate::support::stderr(&out);
+    assert!(
+        err.contains("zone `dev` provisions volumes with `local-path`")
+            && err.contains("[shared-volume-on-single-node-class]"),
+        "{err}"
+    );
+    assert!(!err.contains("zone `staging` provisions"), "{err}");
+}

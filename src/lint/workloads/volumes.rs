@@ -277,3 +277,49 @@ impl Lint<'_> {
         }
     }
 }
+
+/// Storage classes known to provision single-node volumes only.
+const SINGLE_NODE_CLASSES: [&str; 1] = ["local-path"];
+
+impl Lint<'_> {
+    /// A `shared` volume in a zone whose storage class cannot attach a volume to several
+    /// nodes: its claim would stay Pending and the tenant never become ready.
+    pub(in crate::lint) fn shared_volume_classes(
+        &mut self,
+        client: &raw::Client,
+        at: &str,
+        zones: Option<&[raw::Zone]>,
+    ) {
+        let Some(zones) = zones else {
+            return;
+        };
+        for (v, spec) in &client.volumes {
+            if spec.access != VolumeAccess::Shared {
+                continue;
+            }
+            for zone in zones
+                .iter()
+                .filter(|z| client.versions.contains_key(&z.name))
+            {
+                let Some(class) = zone
+                    .storage_class
+                    .as_deref()
+                    .filter(|c| SINGLE_NODE_CLASSES.contains(c))
+                else {
+                    continue;
+                };
+                self.report_value(
+                    Diagnostic::warning(
+                        "shared-volume-on-single-node-class",
+                        format!(
+                            "volume `{v}` of client `{}` is shared (ReadWriteMany), but zone `{}` provisions volumes with `{class}`, which attaches a volume to one node only; its claim would stay Pending",
+                            client.name, zone.name
+                        ),
+                    )
+                    .hint("use `access: single-node` if one workload mounts it, or give the zone a storage class that supports ReadWriteMany (NFS, Longhorn, a cloud file store)"),
+                    &format!("{at}/volumes/{}/access", escape_segment(v)),
+                );
+            }
+        }
+    }
+}
