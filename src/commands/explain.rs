@@ -178,7 +178,7 @@ pub fn run(args: &ExplainArgs) -> CommandResult {
 /// values came from.
 fn workloads_text(c: &Client, d: &Deployment, zone: &Zone, platform: &Platform) -> String {
     let mut out = String::from("  workloads:\n");
-    for w in &d.workloads {
+    for w in d.workloads.iter() {
         let kind = match w.kind {
             WorkloadKind::Http => "http",
             WorkloadKind::Worker => "worker",

@@ -141,7 +141,7 @@ fn normalize_path(path: &str) -> String {
 
 /// The model's workloads of `client` in `zone` (for the rules that count pods), or `None`
 /// when a size has no tier (another rule reports it). Host names play no part in what the
-/// callers compute, so the platform is a stand-in.
+/// callers compute, so the domain is left empty.
 pub(super) fn plans(client: &raw::Client, zone: &str) -> Option<Vec<WorkloadPlan>> {
     let volumes: Vec<model::Volume> = client
         .volumes
@@ -153,23 +153,7 @@ pub(super) fn plans(client: &raw::Client, zone: &str) -> Option<Vec<WorkloadPlan
             mounts: v.mounts.clone(),
         })
         .collect();
-    let platform = model::Platform {
-        domain: String::new(),
-        ingress_namespace: String::new(),
-        ingress_class: String::new(),
-        cert_resolver: String::new(),
-        run_as_user: 0,
-        namespaces: Vec::new(),
-        git: None,
-        flux_shards: None,
-        flux_service_account: None,
-        landing_page: None,
-        ip_allow_list: Vec::new(),
-        forward_auth_address: None,
-        vault_path_prefix: String::new(),
-        monitoring_namespace: String::new(),
-    };
-    model::plans(client, &platform, zone, &volumes)
+    model::plans(client, &model::Shared::of(client, ""), zone, &volumes)
 }
 
 /// A client's workloads by name: kind and `http` container port. A client without

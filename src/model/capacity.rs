@@ -29,7 +29,7 @@ impl Deployment {
             requests_memory: 0,
             limits_memory: 0,
         };
-        for w in &self.workloads {
+        for w in self.workloads.iter() {
             let pods = w.peak_pods();
             let cpu = |q: &str| crate::quantity::cpu_millis(q).unwrap_or(0) * pods;
             let mem = |q: &str| crate::quantity::bytes(q).unwrap_or(0) * pods;

@@ -14,7 +14,8 @@ mod workload;
 pub use capacity::{Capacity, DEFAULT_QUOTA_PVCS, QuotaLimits, effective_quota};
 
 pub use workload::{
-    DEFAULT_WORKLOAD, HttpPlan, Schedule, TcpPort, Volume, WorkloadPlan, plans, spread_schedule,
+    DEFAULT_WORKLOAD, HttpPlan, Schedule, Shared, TcpPort, Volume, WorkloadPlan, plans,
+    spread_schedule,
 };
 
 /// Resources and replica count of a tier (SPEC §2, from the source documents).
@@ -226,7 +227,8 @@ pub struct Deployment {
     pub scaling: Scaling,
     pub scaling_origin: Origin,
     /// What runs in this zone, by name: the implicit `web`, or the catalog's workloads.
-    pub workloads: Vec<WorkloadPlan>,
+    /// Zones that run the same plans share one copy.
+    pub workloads: std::sync::Arc<[WorkloadPlan]>,
 }
 
 impl Deployment {
@@ -492,19 +494,27 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
             mounts: v.mounts.clone(),
         })
         .collect();
+    let shared = workload::Shared::of(c, &platform.domain);
     let mut deployments = BTreeMap::new();
+    let mut last: Option<std::sync::Arc<[WorkloadPlan]>> = None;
     for zone in zones {
         let Some(version) = versions.get(&zone.name) else {
             continue;
         };
         let (size, size_origin, tier, scaling, scaling_origin) = resolve_zone(c, &zone.name)
             .ok_or_else(|| format!("client `{name}` has no tier in zone `{}`", zone.name))?;
-        let workloads = workload::plans(c, platform, &zone.name, &volumes).ok_or_else(|| {
+        let workloads = workload::plans(c, &shared, &zone.name, &volumes).ok_or_else(|| {
             format!(
                 "client `{name}` has a workload without a tier in zone `{}`",
                 zone.name
             )
         })?;
+        // Most clients run the same workloads in every zone: keep one copy.
+        let workloads: std::sync::Arc<[WorkloadPlan]> = match &last {
+            Some(previous) if **previous == *workloads => std::sync::Arc::clone(previous),
+            _ => workloads.into(),
+        };
+        last = Some(std::sync::Arc::clone(&workloads));
         deployments.insert(
             zone.name.clone(),
             Deployment {

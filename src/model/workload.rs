@@ -2,10 +2,11 @@
 //! applied: the implicit `web` of a client without `workloads`, or each workload it lists.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{Origin, Platform, Scaling, Tier, normalize_host, resolve_zone};
+use super::{Origin, Scaling, Tier, normalize_host, resolve_zone};
 use crate::catalog::{self as raw, ConcurrencyPolicy, Size, VolumeAccess, WorkloadKind};
 
 /// A persistent volume of a client.
@@ -32,8 +33,9 @@ pub struct TcpPort {
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpPlan {
     pub port: u16,
-    /// Lowercase, without trailing dots.
-    pub hosts: Vec<String>,
+    /// Lowercase, without trailing dots. Shared with the client's other zones when no
+    /// override changes them (a model of 10,000 clients holds them once, not per zone).
+    pub hosts: Arc<[String]>,
     pub hosts_origin: Origin,
     pub path: String,
     pub liveness_path: String,
@@ -71,8 +73,9 @@ pub struct WorkloadPlan {
     pub scaling_origin: Origin,
     /// Replaced with `Recreate`: a single-node volume cannot be attached to two nodes.
     pub recreate: bool,
-    /// The client's settings with the workload's and the zone's over them.
-    pub config: BTreeMap<String, String>,
+    /// The client's settings with the workload's and the zone's over them; shared with the
+    /// client's other workloads and zones when neither adds to them.
+    pub config: Arc<BTreeMap<String, String>>,
     /// The keys of `config` this zone's override set.
     pub zone_config: std::collections::BTreeSet<String>,
     /// Volume -> mount path, by volume name.
@@ -99,40 +102,64 @@ pub const DEFAULT_WORKLOAD: &str = "web";
 
 /// Every workload of `c` in `zone`, sorted by name. `None` when a size has no tier for the
 /// client's hosting (a lint reports it).
-pub fn plans(
-    c: &raw::Client,
-    platform: &Platform,
-    zone: &str,
-    volumes: &[Volume],
-) -> Option<Vec<WorkloadPlan>> {
-    let ov = c.overrides.get(zone);
-    let config = |own: &BTreeMap<String, String>| {
-        let mut config = c.config.clone();
-        config.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
-        if let Some(ov) = ov {
-            config.extend(ov.config.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
-        config
-    };
-    let zone_config: std::collections::BTreeSet<String> = ov
-        .map(|o| o.config.keys().cloned().collect())
-        .unwrap_or_default();
-    let client_hosts = || -> (Vec<String>, Origin) {
-        if let Some(ov) = ov.filter(|o| !o.hosts.is_empty()) {
-            (
-                ov.hosts.iter().map(|h| normalize_host(h)).collect(),
-                Origin::Override(zone.to_owned()),
-            )
-        } else if c.hosts.is_empty() {
-            (
-                vec![format!("{}.{}", c.name, platform.domain)],
-                Origin::Default,
-            )
+/// What every zone of a client starts from, made once per client so that zones without
+/// overrides share it.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    config: Arc<BTreeMap<String, String>>,
+    hosts: Arc<[String]>,
+    hosts_origin: Origin,
+}
+
+impl Shared {
+    /// `domain`: the platform's, normalised, for the default host `<name>.<domain>`.
+    pub fn of(c: &raw::Client, domain: &str) -> Shared {
+        let (hosts, hosts_origin): (Vec<String>, Origin) = if c.hosts.is_empty() {
+            (vec![format!("{}.{domain}", c.name)], Origin::Default)
         } else {
             (
                 c.hosts.iter().map(|h| normalize_host(h)).collect(),
                 Origin::Client,
             )
+        };
+        Shared {
+            config: Arc::new(c.config.clone()),
+            hosts: hosts.into(),
+            hosts_origin,
+        }
+    }
+}
+
+pub fn plans(
+    c: &raw::Client,
+    shared: &Shared,
+    zone: &str,
+    volumes: &[Volume],
+) -> Option<Vec<WorkloadPlan>> {
+    let ov = c.overrides.get(zone);
+    let config = |own: &BTreeMap<String, String>| {
+        let zone_config = ov.map(|o| &o.config).filter(|z| !z.is_empty());
+        if own.is_empty() && zone_config.is_none() {
+            return Arc::clone(&shared.config);
+        }
+        let mut config = (*shared.config).clone();
+        config.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        if let Some(z) = zone_config {
+            config.extend(z.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        Arc::new(config)
+    };
+    let zone_config: std::collections::BTreeSet<String> = ov
+        .map(|o| o.config.keys().cloned().collect())
+        .unwrap_or_default();
+    let client_hosts = || -> (Arc<[String]>, Origin) {
+        if let Some(ov) = ov.filter(|o| !o.hosts.is_empty()) {
+            (
+                ov.hosts.iter().map(|h| normalize_host(h)).collect(),
+                Origin::Override(zone.to_owned()),
+            )
+        } else {
+            (Arc::clone(&shared.hosts), shared.hosts_origin.clone())
         }
     };
     let mounts = |workload: &str| -> Vec<(String, String)> {

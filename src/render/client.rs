@@ -163,7 +163,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
     if let Some(proxy) = oauth.as_ref().filter(|_| !http.is_empty()) {
         let mut hosts: Vec<String> = Vec::new();
         for (_, h, _) in &http {
-            for host in &h.hosts {
+            for host in h.hosts.iter() {
                 if !hosts.contains(host) {
                     hosts.push(host.clone());
                 }
@@ -207,7 +207,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
     for (p, w) in plans().filter(|(p, _)| !p.config.is_empty()) {
         push(builtin(&ConfigMap {
             metadata: meta(w.config_map.unwrap_or_default(), Some(ns), BTreeMap::new()),
-            data: Some(p.config.clone()),
+            data: Some((*p.config).clone()),
             ..Default::default()
         }));
     }
