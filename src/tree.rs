@@ -196,6 +196,18 @@ pub fn is_owned(path: &Path) -> Result<bool, TreeError> {
 /// included and never followed, sorted. A package is checked with it.
 pub fn entries_under(base: &Path, dir: &Path) -> Result<Vec<(String, FileType)>, TreeError> {
     let mut out = Vec::new();
+    walk(base, dir, &|_| true, &mut out)?;
+    Ok(out)
+}
+
+/// Lists `dir` into `out` depth first, sorted, symlinks and special files included and never
+/// followed; descends into the directories `descend` accepts (by their relative path).
+fn walk(
+    base: &Path,
+    dir: &Path,
+    descend: &dyn Fn(&str) -> bool,
+    out: &mut Vec<(String, FileType)>,
+) -> Result<(), TreeError> {
     let mut entries: Vec<_> = fs_err::read_dir(dir)
         .map_err(|e| TreeError::Io {
             action: "list",
@@ -212,12 +224,13 @@ pub fn entries_under(base: &Path, dir: &Path) -> Result<Vec<(String, FileType)>,
             .strip_prefix(base)
             .map(|r| r.to_string_lossy().replace('\\', "/"))
             .map_err(|_| TreeError::Escapes(path.display().to_string()))?;
+        let inside = ft.is_dir() && descend(&rel);
         out.push((rel, ft));
-        if ft.is_dir() {
-            out.extend(entries_under(base, &path)?);
+        if inside {
+            walk(base, &path, descend, out)?;
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Lexically normalised absolute form of `p`, with the longest existing prefix resolved
@@ -810,29 +823,7 @@ fn zone_entries(
     dir: &Path,
     out: &mut Vec<(String, FileType)>,
 ) -> Result<(), TreeError> {
-    let mut entries: Vec<_> = fs_err::read_dir(dir)
-        .map_err(|e| TreeError::Io {
-            action: "list",
-            path: dir.to_path_buf(),
-            source: e,
-        })?
-        .flatten()
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let ft = entry.file_type().map_err(io("read", &path))?;
-        let rel = path
-            .strip_prefix(base)
-            .map(|r| r.to_string_lossy().replace('\\', "/"))
-            .map_err(|_| TreeError::Escapes(path.display().to_string()))?;
-        let temporary = rel.ends_with(TMP_SUFFIX);
-        out.push((rel, ft));
-        if ft.is_dir() && !temporary {
-            zone_entries(base, &path, out)?;
-        }
-    }
-    Ok(())
+    walk(base, dir, &|rel| !rel.ends_with(TMP_SUFFIX), out)
 }
 
 /// Creates `path` afresh: never opens what is already there (a planted symlink or FIFO).
