@@ -270,32 +270,11 @@ pub fn parse(source: &Source) -> Result<Document, Vec<Diagnostic>> {
 
 /// Parses `source` as exactly one YAML document.
 pub fn parse_with(source: &Source, numbers: Numbers) -> Result<Document, Vec<Diagnostic>> {
-    let options = options! {
-        flow_nesting_limit: MAX_DEPTH,
-        block_nesting_limit: MAX_DEPTH,
-        emit_comments: false,
-    };
-    let mut loader = Loader {
-        parser: Parser::new_from_str_with_options(&source.text, options),
-        source,
-        anchors: HashMap::new(),
-        map: SourceMap::default(),
-        problems: Vec::new(),
-        alias_nodes: 0,
-        numbers,
-    };
-    match loader.document() {
-        Ok(value) if loader.problems.is_empty() => Ok(Document {
-            value,
-            map: loader.map,
-        }),
-        Ok(_) => Err(loader.problems),
-        Err(fatal) => {
-            let mut problems = loader.problems;
-            problems.push(*fatal);
-            Err(problems)
-        }
-    }
+    let mut loader = Loader::new(source, numbers);
+    let value = loader.document();
+    loader
+        .finish(value)
+        .map(|(value, map)| Document { value, map })
 }
 
 struct Loader<'a> {
@@ -312,6 +291,37 @@ struct Loader<'a> {
 type Fatal = Box<Diagnostic>;
 
 impl<'a> Loader<'a> {
+    fn new(source: &'a Source, numbers: Numbers) -> Self {
+        let options = options! {
+            flow_nesting_limit: MAX_DEPTH,
+            block_nesting_limit: MAX_DEPTH,
+            emit_comments: false,
+        };
+        Loader {
+            parser: Parser::new_from_str_with_options(&source.text, options),
+            source,
+            anchors: HashMap::new(),
+            map: SourceMap::default(),
+            problems: Vec::new(),
+            alias_nodes: 0,
+            numbers,
+        }
+    }
+
+    /// What was loaded and its source map, or every problem met: the ones parsing went on
+    /// past, then the one that stopped it.
+    fn finish<T>(self, loaded: Result<T, Fatal>) -> Result<(T, SourceMap), Vec<Diagnostic>> {
+        match loaded {
+            Ok(value) if self.problems.is_empty() => Ok((value, self.map)),
+            Ok(_) => Err(self.problems),
+            Err(fatal) => {
+                let mut problems = self.problems;
+                problems.push(*fatal);
+                Err(problems)
+            }
+        }
+    }
+
     fn pos(&self, marker: &Marker) -> Pos {
         Pos {
             line: marker.line(),
@@ -616,29 +626,9 @@ pub fn parse_resource_list(
     source: &Source,
     mut item: impl FnMut(Value, Pos),
 ) -> Result<ResourceList, Vec<Diagnostic>> {
-    let options = options! {
-        flow_nesting_limit: MAX_DEPTH,
-        block_nesting_limit: MAX_DEPTH,
-        emit_comments: false,
-    };
-    let mut loader = Loader {
-        parser: Parser::new_from_str_with_options(&source.text, options),
-        source,
-        anchors: HashMap::new(),
-        map: SourceMap::default(),
-        problems: Vec::new(),
-        alias_nodes: 0,
-        numbers: Numbers::Go,
-    };
-    match loader.resource_list(&mut item) {
-        Ok(list) if loader.problems.is_empty() => Ok(list),
-        Ok(_) => Err(loader.problems),
-        Err(fatal) => {
-            let mut problems = loader.problems;
-            problems.push(*fatal);
-            Err(problems)
-        }
-    }
+    let mut loader = Loader::new(source, Numbers::Go);
+    let list = loader.resource_list(&mut item);
+    loader.finish(list).map(|(list, _)| list)
 }
 
 type ItemSink<'s> = &'s mut dyn FnMut(Value, Pos);
