@@ -458,7 +458,7 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
         size: _,
         image,
         versions,
-        hosts,
+        hosts: _,
         port,
         health,
         config,
@@ -529,14 +529,7 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
             },
         );
     }
-    let (hosts, hosts_origin) = if hosts.is_empty() {
-        (vec![format!("{name}.{}", platform.domain)], Origin::Default)
-    } else {
-        (
-            hosts.iter().map(|h| normalize_host(h)).collect(),
-            Origin::Client,
-        )
-    };
+    let (hosts, hosts_origin) = (shared.hosts.to_vec(), shared.hosts_origin.clone());
     let mut seen = std::collections::BTreeSet::new();
     let middlewares: Vec<Middleware> = middlewares
         .iter()

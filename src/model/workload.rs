@@ -107,8 +107,9 @@ pub const DEFAULT_WORKLOAD: &str = "web";
 #[derive(Debug, Clone)]
 pub struct Shared {
     config: Arc<BTreeMap<String, String>>,
-    hosts: Arc<[String]>,
-    hosts_origin: Origin,
+    /// The client's hosts: its own, or `<name>.<domain>`.
+    pub(super) hosts: Arc<[String]>,
+    pub(super) hosts_origin: Origin,
 }
 
 impl Shared {

@@ -179,7 +179,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
     }
     // Policies: deny all, then admit exactly what each workload needs.
     push(policy::default_deny(ns));
-    for (p, _, w) in &http {
+    for (p, h, w) in &http {
         let name = if c.explicit_workloads {
             format!("allow-traefik-to-{}", p.name)
         } else {
@@ -190,7 +190,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
             ns,
             &w.selector,
             policy::traefik_peers(zone),
-            &[p.http.as_ref().map_or(0, |h| h.port)],
+            &[h.port],
         ));
     }
     push(policy::allow_dns(ns));
