@@ -143,17 +143,12 @@ fn normalize_path(path: &str) -> String {
 /// when a size has no tier (another rule reports it). Host names play no part in what the
 /// callers compute, so the domain is left empty.
 pub(super) fn plans(client: &raw::Client, zone: &str) -> Option<Vec<WorkloadPlan>> {
-    let volumes: Vec<model::Volume> = client
-        .volumes
-        .iter()
-        .map(|(name, v)| model::Volume {
-            name: name.clone(),
-            size: v.size.clone(),
-            access: v.access,
-            mounts: v.mounts.clone(),
-        })
-        .collect();
-    model::plans(client, &model::Shared::of(client, ""), zone, &volumes)
+    model::plans(
+        client,
+        &model::Shared::of(client, ""),
+        zone,
+        &model::Volume::all_of(client),
+    )
 }
 
 /// A client's workloads by name: kind and `http` container port. A client without

@@ -470,7 +470,7 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
         quota,
         overrides: _,
         workloads: _,
-        volumes,
+        volumes: _,
         tcp_ports,
         metrics,
     } = c;
@@ -485,15 +485,7 @@ fn client(c: &raw::Client, platform: &Platform, zones: &[Zone]) -> Result<Client
         })
         .collect();
     tcp_ports.sort_by(|a, b| a.name.cmp(&b.name));
-    let volumes: Vec<Volume> = volumes
-        .iter()
-        .map(|(name, v)| Volume {
-            name: name.clone(),
-            size: v.size.clone(),
-            access: v.access,
-            mounts: v.mounts.clone(),
-        })
-        .collect();
+    let volumes = Volume::all_of(c);
     let shared = workload::Shared::of(c, &platform.domain);
     let mut deployments = BTreeMap::new();
     let mut last: Option<std::sync::Arc<[WorkloadPlan]>> = None;

@@ -19,6 +19,21 @@ pub struct Volume {
     pub mounts: BTreeMap<String, String>,
 }
 
+impl Volume {
+    /// A client's volumes, sorted by name.
+    pub fn all_of(c: &raw::Client) -> Vec<Volume> {
+        c.volumes
+            .iter()
+            .map(|(name, v)| Volume {
+                name: name.clone(),
+                size: v.size.clone(),
+                access: v.access,
+                mounts: v.mounts.clone(),
+            })
+            .collect()
+    }
+}
+
 /// A raw TCP port of a client, defaults applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TcpPort {
