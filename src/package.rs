@@ -129,13 +129,11 @@ pub fn build(catalog: &Catalog, inputs: &Inputs) -> Result<Package, PackageError
         all.push_str("---\n");
         emit::document(&mut all, &p.object);
     }
-    let plans = model
-        .clients
-        .iter()
-        .find(|c| c.name == client.name)
-        .and_then(|c| c.deployments.get(&zone.name))
-        .map(|d| d.workloads.clone())
-        .unwrap_or_default();
+    // The packaged version changes the image only, not which workloads run.
+    let plans: &[crate::model::WorkloadPlan] = client
+        .deployments
+        .get(&zone.name)
+        .map_or(&[], |d| &d.workloads);
     let mut images = String::new();
     if client.explicit_workloads {
         // Every workload runs the client's image at this version, each with its own command.
