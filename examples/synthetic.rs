@@ -2,6 +2,11 @@
 //! 1000). `synthetic --render-to-memory FILE` checks the catalog in FILE and renders every
 //! zone's files without writing them (counting files and bytes), so the script can set the
 //! rendering itself against `tenantgen render`, which also does the file I/O.
+// Rendering makes and drops millions of small strings and maps; mimalloc serves them about
+// a third faster than the system allocator (scripts/bench-scale, render to memory).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if let [flag, file] = args.as_slice()
