@@ -76,7 +76,7 @@ impl Outcome {
         };
         if let Some((checked, zone, flux)) = generation(&self.generated) {
             let _ = each_generated(checked, zone, flux, |p| {
-                items.push(p.object);
+                items.push(p.value());
                 Ok::<(), std::convert::Infallible>(())
             });
         }
@@ -114,7 +114,7 @@ impl Outcome {
             let mut buf = String::new();
             each_generated(checked, zone, flux, |p| {
                 buf.clear();
-                emit::list_item(&mut buf, &p.object, 2);
+                p.object.emit_item(&mut buf, 2);
                 entry(&buf, &mut sink)
             })?;
         }

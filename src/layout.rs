@@ -49,6 +49,19 @@ fn kustomization(resources: Vec<String>, components: Vec<String>) -> String {
     out
 }
 
+/// A YAML stream of `objects`, each a document, after the ownership header (`emit::file`,
+/// written from the typed objects).
+fn file(objects: &[&Placed]) -> String {
+    let mut out = String::with_capacity(objects.len() * 1024);
+    out.push_str(emit::HEADER);
+    out.push('\n');
+    for p in objects {
+        out.push_str("---\n");
+        p.object.emit(&mut out);
+    }
+    out
+}
+
 /// The files of one zone, paths relative to `clusters/<zone>/`.
 pub fn zone_files(zone: &str, objects: &[Placed], options: &Options) -> Files {
     let mut files = unit_files(objects, options);
@@ -102,13 +115,13 @@ pub fn each_zone_file<E>(
 /// The files of the objects' own directories (one file per kind, and the directory's
 /// `kustomization.yaml`), without the zone's `tenants/` and root kustomizations.
 fn unit_files(objects: &[Placed], options: &Options) -> Files {
-    let mut grouped: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    let mut grouped: BTreeMap<String, Vec<&Placed>> = BTreeMap::new();
     for p in objects {
-        grouped.entry(file_of(p)).or_default().push(&p.object);
+        grouped.entry(file_of(p)).or_default().push(p);
     }
     let mut files: Files = grouped
         .iter()
-        .map(|(path, objs)| (path.clone(), emit::file(objs)))
+        .map(|(path, objs)| (path.clone(), file(objs)))
         .collect();
 
     // Each applied directory gets a kustomization.yaml listing its files.

@@ -127,7 +127,7 @@ pub fn build(catalog: &Catalog, inputs: &Inputs) -> Result<Package, PackageError
         .filter(|p| p.unit == Unit::Tenant(client.name.clone()))
     {
         all.push_str("---\n");
-        emit::document(&mut all, &p.object);
+        p.object.emit(&mut all);
     }
     // The packaged version changes the image only, not which workloads run.
     let plans: &[crate::model::WorkloadPlan] = client

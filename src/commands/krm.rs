@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use crate::check;
 use crate::cli::{KrmArgs, PluginInstallArgs};
 use crate::diagnostics::Diagnostic;
-use crate::emit;
 use crate::krm::{self, ZONE_ANNOTATION};
 
 use super::{
@@ -120,7 +119,7 @@ fn legacy(config: &std::path::Path, zone_flag: Option<&str>) -> CommandResult {
     krm::each_generated(&checked, zone, flux, |p| {
         text.clear();
         text.push_str("---\n");
-        emit::document(&mut text, &p.object);
+        p.object.emit(&mut text);
         out.write(&text)
     })?;
     out.finish()?;

@@ -49,11 +49,12 @@ fn applied_by(p: &Placed, clients: &Clients) -> String {
 }
 
 fn insert(side: &mut Side, zone: &str, p: Placed, clients: &Clients) {
-    let key = key_of(zone, &p.object);
+    let value = p.value();
+    let key = key_of(zone, &value);
     let object = Object {
         applied_by: applied_by(&p, clients),
         client: p.client,
-        value: p.object,
+        value,
     };
     side.insert(key, object);
 }

@@ -134,7 +134,7 @@ mod tests {
             .iter()
             .filter(|p| p.kind() == "Deployment")
             .flat_map(|p| {
-                p.object
+                p.value()
                     .pointer("/spec/template/spec/volumes")
                     .and_then(|v| v.as_array())
                     .cloned()

@@ -14,7 +14,6 @@ use k8s_openapi::api::policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec}
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use k8s_openapi::api::core::v1::{Service, ServicePort, ServiceSpec};
@@ -27,7 +26,7 @@ use super::crds::{
     SourceCriterion,
 };
 use super::workload::{self, Probes, Workload};
-use super::{Placed, Unit, builtin, extras, labels, meta, policy, to_value};
+use super::{Object, Placed, Unit, extras, labels, meta, object, policy};
 use crate::catalog::{Hosting, Middleware};
 use crate::model::{Catalog, Client, Deployment, HttpPlan, Platform, Scaling, WorkloadPlan, Zone};
 
@@ -35,7 +34,7 @@ use crate::model::{Catalog, Client, Deployment, HttpPlan, Platform, Scaling, Wor
 pub const SECRET_STORE: &str = "vault";
 
 pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &mut Vec<Placed>) {
-    let mut push = |object: Value| {
+    let mut push = |object: Object| {
         out.push(Placed {
             unit: Unit::Tenant(c.name.clone()),
             client: Some(c.name.clone()),
@@ -205,14 +204,14 @@ pub fn render(catalog: &Catalog, zone: &Zone, c: &Client, d: &Deployment, out: &
         push(object);
     }
     for (p, w) in plans().filter(|(p, _)| !p.config.is_empty()) {
-        push(builtin(&ConfigMap {
+        push(object(ConfigMap {
             metadata: meta(w.config_map.unwrap_or_default(), Some(ns), BTreeMap::new()),
             data: Some((*p.config).clone()),
             ..Default::default()
         }));
     }
     for s in &c.secrets {
-        push(to_value(&ExternalSecret::new(
+        push(object(ExternalSecret::new(
             meta(&s.name, Some(ns), BTreeMap::new()),
             ExternalSecretSpec {
                 refresh_interval: "1h".into(),
@@ -256,7 +255,7 @@ fn workload_selector(workload: &str, client: &str) -> BTreeMap<String, String> {
     ])
 }
 
-fn namespace(c: &Client, d: &Deployment, zone: &Zone) -> Value {
+fn namespace(c: &Client, d: &Deployment, zone: &Zone) -> Object {
     let hosting = match c.hosting {
         Hosting::Shared => "shared",
         Hosting::Dedicated => "dedicated",
@@ -281,7 +280,7 @@ fn namespace(c: &Client, d: &Deployment, zone: &Zone) -> Value {
         // keeps its namespace until someone who has saved the data deletes it.
         metadata.annotations = Some(labels([extras::PRUNE_DISABLED]));
     }
-    builtin(&Namespace {
+    object(Namespace {
         metadata,
         ..Default::default()
     })
@@ -358,10 +357,10 @@ fn oauth_objects(
     hosts: &[String],
     secret: &str,
     proxy: &OauthProxy,
-) -> Vec<Value> {
+) -> Vec<Object> {
     let port = i64::from(proxy.port);
     let selector = labels([("app.kubernetes.io/name", OAUTH_SERVICE)]);
-    let service = builtin(&Service {
+    let service = object(Service {
         metadata: meta(OAUTH_SERVICE, Some(ns), selector.clone()),
         spec: Some(ServiceSpec {
             type_: Some("ExternalName".into()),
@@ -376,7 +375,7 @@ fn oauth_objects(
         }),
         ..Default::default()
     });
-    let errors = to_value(&TraefikMiddleware::new(
+    let errors = object(TraefikMiddleware::new(
         meta(OAUTH_ERRORS, Some(ns), BTreeMap::new()),
         MiddlewareSpec {
             errors: Some(Errors {
@@ -422,7 +421,7 @@ fn oauth_objects(
 
 /// A platform middleware as a Traefik Middleware object in `namespace`. Behind proxies the
 /// visitor is the last address they forwarded, not the connection's peer.
-pub fn middleware(m: Middleware, namespace: &str, platform: &Platform, zone: &Zone) -> Value {
+pub fn middleware(m: Middleware, namespace: &str, platform: &Platform, zone: &Zone) -> Object {
     let behind_proxy = !zone.edge_cidrs.is_empty();
     let ip_strategy = || behind_proxy.then_some(IpStrategy { depth: 1 });
     let spec = match m {
@@ -476,13 +475,13 @@ pub fn middleware(m: Middleware, namespace: &str, platform: &Platform, zone: &Zo
             ..Default::default()
         },
     };
-    to_value(&TraefikMiddleware::new(
+    object(TraefikMiddleware::new(
         meta(middleware_name(m), Some(namespace), BTreeMap::new()),
         spec,
     ))
 }
 
-fn dedicated(c: &Client, d: &Deployment, workloads: &[Workload]) -> Vec<Value> {
+fn dedicated(c: &Client, d: &Deployment, workloads: &[Workload]) -> Vec<Object> {
     let ns = Some(c.namespace.as_str());
     let i = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
     let q = |s: &str| Quantity(s.to_owned());
@@ -504,7 +503,7 @@ fn dedicated(c: &Client, d: &Deployment, workloads: &[Workload]) -> Vec<Value> {
             }
             Scaling::Fixed(n) => n,
         };
-        out.push(builtin(&PodDisruptionBudget {
+        out.push(object(PodDisruptionBudget {
             metadata: meta(w.name, ns, w.selector.clone()),
             spec: Some(PodDisruptionBudgetSpec {
                 // One below the floor, so a drain can always evict a pod.
@@ -533,7 +532,7 @@ fn dedicated(c: &Client, d: &Deployment, workloads: &[Workload]) -> Vec<Value> {
         hard.insert("requests.storage".to_owned(), q(storage));
     }
     out.extend([
-        builtin(&ResourceQuota {
+        object(ResourceQuota {
             metadata: meta("compute", ns, BTreeMap::new()),
             spec: Some(ResourceQuotaSpec {
                 hard: Some(hard),
@@ -541,7 +540,7 @@ fn dedicated(c: &Client, d: &Deployment, workloads: &[Workload]) -> Vec<Value> {
             }),
             ..Default::default()
         }),
-        builtin(&LimitRange {
+        object(LimitRange {
             metadata: meta("defaults", ns, BTreeMap::new()),
             spec: Some(LimitRangeSpec {
                 limits: vec![LimitRangeItem {
@@ -562,9 +561,9 @@ fn dedicated(c: &Client, d: &Deployment, workloads: &[Workload]) -> Vec<Value> {
     out
 }
 
-fn hpa(w: &Workload, min: u32, max: u32, cpu_percent: u32) -> Value {
+fn hpa(w: &Workload, min: u32, max: u32, cpu_percent: u32) -> Object {
     let i = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
-    builtin(&HorizontalPodAutoscaler {
+    object(HorizontalPodAutoscaler {
         metadata: meta(w.name, Some(w.namespace), w.selector.clone()),
         spec: Some(HorizontalPodAutoscalerSpec {
             scale_target_ref: CrossVersionObjectReference {

@@ -9,13 +9,12 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde_json::Value;
 
 use super::crds::{
     IngressRouteTcp, IngressRouteTcpSpec, MatchLabels, ScrapeEndpoint, ServiceMonitor,
     ServiceMonitorSpec, TcpRoute, TcpService,
 };
-use super::{builtin, labels, meta, policy, to_value};
+use super::{Object, labels, meta, object, policy};
 use crate::catalog::{IngressMode, VolumeAccess};
 use crate::model::{Client, Platform, TcpPort, Zone};
 
@@ -46,9 +45,9 @@ pub fn traefik_carries_tcp(zone: &Zone) -> bool {
     zone.ingress != IngressMode::EdgeProxy
 }
 
-fn tcp_service(c: &Client, t: &TcpPort, zone: &Zone) -> Value {
+fn tcp_service(c: &Client, t: &TcpPort, zone: &Zone) -> Object {
     let edge = !traefik_carries_tcp(zone);
-    builtin(&Service {
+    object(Service {
         metadata: meta(&t.name, Some(&c.namespace), pods(&t.workload, &c.name)),
         spec: Some(ServiceSpec {
             type_: Some(if edge { "NodePort" } else { "ClusterIP" }.into()),
@@ -70,15 +69,15 @@ fn tcp_service(c: &Client, t: &TcpPort, zone: &Zone) -> Value {
 }
 
 /// The Services of TCP ports and metrics.
-pub fn services(c: &Client, zone: &Zone) -> Vec<Value> {
-    let mut out: Vec<Value> = c
+pub fn services(c: &Client, zone: &Zone) -> Vec<Object> {
+    let mut out: Vec<Object> = c
         .tcp_ports
         .iter()
         .map(|t| tcp_service(c, t, zone))
         .collect();
     if let Some(m) = &c.metrics {
         let l = metrics_labels(&m.workload, &c.name);
-        out.push(builtin(&Service {
+        out.push(object(Service {
             metadata: meta(&format!("{}-metrics", m.workload), Some(&c.namespace), l),
             spec: Some(ServiceSpec {
                 type_: Some("ClusterIP".into()),
@@ -99,7 +98,7 @@ pub fn services(c: &Client, zone: &Zone) -> Vec<Value> {
 }
 
 /// The NetworkPolicies admitting TCP ports and the metrics scraper, each on its port only.
-pub fn policies(c: &Client, zone: &Zone, platform: &Platform) -> Vec<Value> {
+pub fn policies(c: &Client, zone: &Zone, platform: &Platform) -> Vec<Object> {
     let ns = c.namespace.as_str();
     let mut out = Vec::new();
     for t in &c.tcp_ports {
@@ -129,7 +128,7 @@ pub fn policies(c: &Client, zone: &Zone, platform: &Platform) -> Vec<Value> {
 }
 
 /// PersistentVolumeClaims (never pruned by Flux), TCP routes and ServiceMonitors.
-pub fn claims_routes_and_monitors(c: &Client, zone: &Zone) -> Vec<Value> {
+pub fn claims_routes_and_monitors(c: &Client, zone: &Zone) -> Vec<Object> {
     let ns = Some(c.namespace.as_str());
     let mut out = Vec::new();
     for v in &c.volumes {
@@ -143,7 +142,7 @@ pub fn claims_routes_and_monitors(c: &Client, zone: &Zone) -> Vec<Value> {
             VolumeAccess::SingleNode => "ReadWriteOnce",
             VolumeAccess::Shared => "ReadWriteMany",
         };
-        out.push(builtin(&PersistentVolumeClaim {
+        out.push(object(PersistentVolumeClaim {
             metadata,
             spec: Some(PersistentVolumeClaimSpec {
                 access_modes: Some(vec![mode.into()]),
@@ -162,7 +161,7 @@ pub fn claims_routes_and_monitors(c: &Client, zone: &Zone) -> Vec<Value> {
     }
     if traefik_carries_tcp(zone) {
         for t in &c.tcp_ports {
-            out.push(to_value(&IngressRouteTcp::new(
+            out.push(object(IngressRouteTcp::new(
                 meta(&t.name, ns, pods(&t.workload, &c.name)),
                 IngressRouteTcpSpec {
                     entry_points: vec![entry_point(t.port)],
@@ -178,7 +177,7 @@ pub fn claims_routes_and_monitors(c: &Client, zone: &Zone) -> Vec<Value> {
         }
     }
     if let Some(m) = c.metrics.as_ref().filter(|_| zone.prometheus_operator) {
-        out.push(to_value(&ServiceMonitor::new(
+        out.push(object(ServiceMonitor::new(
             meta(&m.workload, ns, pods(&m.workload, &c.name)),
             ServiceMonitorSpec {
                 selector: MatchLabels {

@@ -10,7 +10,7 @@ use super::crds::{
     DependsOn, GitRef, GitRepository, GitRepositorySpec, Kustomization, KustomizationSpec,
     LocalRef, SourceRef,
 };
-use super::{Options, Placed, Unit, labels, meta, to_value};
+use super::{Object, Options, Placed, Unit, labels, meta, object};
 use crate::model::{Catalog, Zone};
 
 pub const FLUX_NAMESPACE: &str = "flux-system";
@@ -24,8 +24,8 @@ fn kustomization(
     depends_on: Option<&str>,
     wait: bool,
     extra: BTreeMap<String, String>,
-) -> serde_json::Value {
-    to_value(&Kustomization::new(
+) -> Kustomization {
+    Kustomization::new(
         meta(name, Some(FLUX_NAMESPACE), extra),
         KustomizationSpec {
             interval: "10m".into(),
@@ -51,23 +51,23 @@ fn kustomization(
             target_namespace: None,
             service_account_name: None,
         },
-    ))
+    )
 }
 
 pub fn render(catalog: &Catalog, zone: &Zone, options: &Options, out: &mut Vec<Placed>) {
     let base = format!("{}/{}", options.flux_root.trim_end_matches('/'), zone.name);
-    let mut push = |unit: Unit, client: Option<String>, object| {
+    let mut push = |unit: Unit, client: Option<String>, k: Object| {
         out.push(Placed {
             unit,
             client,
-            object,
+            object: k,
         })
     };
     if let Some(git) = &catalog.platform.git {
         push(
             Unit::FluxSystem,
             None,
-            to_value(&GitRepository::new(
+            object(GitRepository::new(
                 meta(FLUX_NAMESPACE, Some(FLUX_NAMESPACE), BTreeMap::new()),
                 GitRepositorySpec {
                     interval: git.interval.clone(),
@@ -84,42 +84,48 @@ pub fn render(catalog: &Catalog, zone: &Zone, options: &Options, out: &mut Vec<P
         push(
             Unit::FluxSystem,
             None,
-            kustomization(FLUX_NAMESPACE, base.clone(), None, false, BTreeMap::new()),
+            object(kustomization(
+                FLUX_NAMESPACE,
+                base.clone(),
+                None,
+                false,
+                BTreeMap::new(),
+            )),
         );
     }
     push(
         Unit::Root,
         None,
-        kustomization(
+        object(kustomization(
             INFRA_CONTROLLERS,
             format!("{base}/infrastructure/controllers"),
             None,
             true,
             BTreeMap::new(),
-        ),
+        )),
     );
     push(
         Unit::Root,
         None,
-        kustomization(
+        object(kustomization(
             INFRA_CONFIGS,
             format!("{base}/infrastructure/configs"),
             Some(INFRA_CONTROLLERS),
             true,
             BTreeMap::new(),
-        ),
+        )),
     );
     // The aggregate does not wait: a failing client must not mark every other client failed.
     push(
         Unit::Root,
         None,
-        kustomization(
+        object(kustomization(
             TENANTS,
             format!("{base}/tenants"),
             Some(INFRA_CONFIGS),
             false,
             BTreeMap::new(),
-        ),
+        )),
     );
     for c in catalog
         .clients
@@ -137,16 +143,11 @@ pub fn render(catalog: &Catalog, zone: &Zone, options: &Options, out: &mut Vec<P
             true,
             extra,
         );
-        if let Some(sa) = &catalog.platform.flux_service_account {
-            k["spec"]["serviceAccountName"] = sa.as_str().into();
+        k.spec.service_account_name = catalog.platform.flux_service_account.clone();
+        if let Some(l) = k.metadata.labels.as_mut() {
+            l.insert("tenantgen.io/client".into(), c.name.clone());
         }
-        if let Some(l) = k
-            .pointer_mut("/metadata/labels")
-            .and_then(|l| l.as_object_mut())
-        {
-            l.insert("tenantgen.io/client".into(), c.name.clone().into());
-        }
-        push(Unit::Tenants, Some(c.name.clone()), k);
+        push(Unit::Tenants, Some(c.name.clone()), object(k));
     }
 }
 

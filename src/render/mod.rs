@@ -1,6 +1,6 @@
 //! render: model -> the objects of each zone, each placed in the Flux unit that applies it.
 //! Pure: no I/O, no clock, no randomness; objects are typed values (k8s-openapi for built-in
-//! kinds, `crds` for the rest) turned into JSON trees only at the end.
+//! kinds, `crds` for the rest), written as YAML straight from the types.
 
 pub mod crds;
 
@@ -17,6 +17,7 @@ mod policy;
 mod workload;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::Serialize;
@@ -43,37 +44,93 @@ pub enum Unit {
     Tenant(String),
 }
 
+/// A rendered object, kept typed: its YAML is written straight from it (`emit::document_of`),
+/// and a JSON tree is made only for the few readers that walk one (diff, explain, tests).
+pub trait Manifest: Send + Sync + std::fmt::Debug {
+    fn api_version(&self) -> &str;
+    fn kind(&self) -> &str;
+    fn metadata(&self) -> &ObjectMeta;
+    /// The object as a YAML document (no header, no `---`).
+    fn emit(&self, out: &mut String);
+    /// The object as an entry of a block sequence indented by `level`.
+    fn emit_item(&self, out: &mut String, level: usize);
+    /// The object as a JSON tree, keys sorted.
+    fn value(&self) -> Value;
+}
+
+/// Built-in kinds: k8s-openapi knows their apiVersion and kind.
+impl<T> Manifest for T
+where
+    T: k8s_openapi::Resource
+        + k8s_openapi::Metadata<Ty = ObjectMeta>
+        + Serialize
+        + Send
+        + Sync
+        + std::fmt::Debug,
+{
+    fn api_version(&self) -> &str {
+        T::API_VERSION
+    }
+    fn kind(&self) -> &str {
+        T::KIND
+    }
+    fn metadata(&self) -> &ObjectMeta {
+        k8s_openapi::Metadata::metadata(self)
+    }
+    fn emit(&self, out: &mut String) {
+        crate::emit::document_of(out, self);
+    }
+    fn emit_item(&self, out: &mut String, level: usize) {
+        crate::emit::list_item_of(out, self, level);
+    }
+    fn value(&self) -> Value {
+        to_value(self)
+    }
+}
+
+/// A rendered object, shared: the same object may sit in a zone's list and a diff's side.
+pub type Object = Arc<dyn Manifest>;
+
+/// Keeps a typed object as a rendered one.
+pub(crate) fn object<T: Manifest + 'static>(o: T) -> Object {
+    Arc::new(o)
+}
+
 /// One rendered object.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Placed {
     pub unit: Unit,
     /// The client the object exists for, if any (diff attribution, explain).
     pub client: Option<String>,
-    pub object: Value,
+    pub object: Object,
+}
+
+impl PartialEq for Placed {
+    fn eq(&self, other: &Self) -> bool {
+        self.unit == other.unit && self.client == other.client && self.value() == other.value()
+    }
 }
 
 impl Placed {
-    pub fn str_at(&self, pointer: &str) -> &str {
-        self.object
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or("")
-    }
     pub fn kind(&self) -> &str {
-        self.str_at("/kind")
+        self.object.kind()
     }
     pub fn name(&self) -> &str {
-        self.str_at("/metadata/name")
+        self.object.metadata().name.as_deref().unwrap_or("")
     }
     pub fn namespace(&self) -> &str {
-        self.str_at("/metadata/namespace")
+        self.object.metadata().namespace.as_deref().unwrap_or("")
     }
     pub fn api_version(&self) -> &str {
-        self.str_at("/apiVersion")
+        self.object.api_version()
     }
     /// The API group, without version (`apps`, `` for core).
     pub fn group(&self) -> &str {
         self.api_version().rsplit_once('/').map_or("", |(g, _)| g)
+    }
+    /// The object as a JSON tree (made on each call: for readers that walk the object).
+    pub fn value(&self) -> Value {
+        self.object.value()
     }
 }
 
@@ -163,12 +220,6 @@ pub fn client_objects(
 /// non-string keys); `Null` would show up in tests and schema validation if it ever did.
 pub(crate) fn to_value<T: Serialize>(object: &T) -> Value {
     serde_json::to_value(object).unwrap_or(Value::Null)
-}
-
-/// Built-in kinds: k8s-openapi writes their apiVersion and kind itself. Maps are sorted
-/// (serde_json without `preserve_order`), so every emitted object has one canonical order.
-pub(crate) fn builtin<T: Serialize + k8s_openapi::Resource>(object: &T) -> Value {
-    to_value(object)
 }
 
 pub(crate) fn labels<const N: usize>(pairs: [(&str, &str); N]) -> BTreeMap<String, String> {

@@ -13,7 +13,7 @@ use super::crds::{
     HelmRelease, HelmReleaseSpec, HelmRepository, HelmRepositorySpec, Remediation, SourceRef,
 };
 use super::workload::{self, Probes, Workload};
-use super::{Placed, Unit, builtin, labels, meta, to_value};
+use super::{Object, Placed, Unit, labels, meta, object};
 use crate::catalog::{IngressMode, Middleware, Size, TlsMode};
 use crate::model::{Catalog, Platform, Tier, Zone};
 
@@ -22,7 +22,7 @@ pub const TRAEFIK_CHART_VERSION: &str = "39.0.5";
 pub const TRAEFIK_CHART_REPOSITORY: &str = "https://traefik.github.io/charts";
 
 pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
-    let mut push = |unit: Unit, object: Value| {
+    let mut push = |unit: Unit, object: Object| {
         out.push(Placed {
             unit,
             client: None,
@@ -62,7 +62,7 @@ pub fn render(catalog: &Catalog, zone: &Zone, out: &mut Vec<Placed>) {
     }
     push(
         Unit::InfraConfigs,
-        builtin(&IngressClass {
+        object(IngressClass {
             metadata: meta(&platform.ingress_class, None, BTreeMap::new()),
             spec: Some(IngressClassSpec {
                 controller: Some("traefik.io/ingress-controller".into()),
@@ -153,7 +153,7 @@ const LANDING_TIER: Tier = Tier {
     replicas: 2,
 };
 
-fn namespace(name: &str, level: &str, component: Option<&str>) -> Value {
+fn namespace(name: &str, level: &str, component: Option<&str>) -> Object {
     let mut l = labels([
         ("pod-security.kubernetes.io/enforce", level),
         ("pod-security.kubernetes.io/audit", "restricted"),
@@ -163,7 +163,7 @@ fn namespace(name: &str, level: &str, component: Option<&str>) -> Value {
         // What client NetworkPolicies and the source documents select the ingress namespace by.
         l.insert("app.kubernetes.io/component".into(), c.into());
     }
-    builtin(&Namespace {
+    object(Namespace {
         metadata: meta(name, None, l),
         ..Default::default()
     })
@@ -311,12 +311,12 @@ fn traefik(
     zone: &Zone,
     platform: &Platform,
     tcp_ports: &std::collections::BTreeSet<u16>,
-) -> Vec<Value> {
+) -> Vec<Object> {
     let values = traefik_values(zone, platform, tcp_ports);
     if zone.uses_bundled_traefik() {
         let mut text = String::new();
         crate::emit::document(&mut text, &values);
-        return vec![to_value(&HelmChartConfig::new(
+        return vec![object(HelmChartConfig::new(
             meta("traefik", Some("kube-system"), BTreeMap::new()),
             HelmChartConfigSpec {
                 values_content: text,
@@ -326,7 +326,7 @@ fn traefik(
     }
     let ns = Some(zone.ingress_namespace.as_str());
     vec![
-        to_value(&HelmRepository::new(
+        object(HelmRepository::new(
             meta("traefik", ns, BTreeMap::new()),
             HelmRepositorySpec {
                 interval: "24h".into(),
@@ -334,7 +334,7 @@ fn traefik(
                 repo_type: None,
             },
         )),
-        to_value(&HelmRelease::new(
+        object(HelmRelease::new(
             meta("traefik", ns, BTreeMap::new()),
             HelmReleaseSpec {
                 interval: "30m".into(),

@@ -10,10 +10,9 @@ use k8s_openapi::api::networking::v1::{
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde_json::Value;
 
 use super::workload::Workload;
-use super::{builtin, labels, meta};
+use super::{Object, labels, meta, object};
 use crate::catalog::{IngressMode, Protocol};
 use crate::model::{Egress, Zone};
 
@@ -32,8 +31,8 @@ fn port(protocol: &str, number: u16) -> NetworkPolicyPort {
     }
 }
 
-fn policy(name: &str, namespace: &str, spec: NetworkPolicySpec) -> Value {
-    builtin(&NetworkPolicy {
+fn policy(name: &str, namespace: &str, spec: NetworkPolicySpec) -> Object {
+    object(NetworkPolicy {
         metadata: meta(name, Some(namespace), BTreeMap::new()),
         spec: Some(spec),
     })
@@ -90,7 +89,7 @@ pub fn monitoring_peers(namespace: &str) -> Vec<NetworkPolicyPeer> {
     vec![namespace_peer(namespace, None)]
 }
 
-pub fn default_deny(namespace: &str) -> Value {
+pub fn default_deny(namespace: &str) -> Object {
     policy(
         "default-deny",
         namespace,
@@ -109,7 +108,7 @@ pub fn allow_from(
     pods: &BTreeMap<String, String>,
     from: Vec<NetworkPolicyPeer>,
     ports: &[u16],
-) -> Value {
+) -> Object {
     policy(
         name,
         namespace,
@@ -125,7 +124,7 @@ pub fn allow_from(
     )
 }
 
-pub fn allow_dns(namespace: &str) -> Value {
+pub fn allow_dns(namespace: &str) -> Object {
     policy(
         "allow-dns",
         namespace,
@@ -149,7 +148,7 @@ pub fn allow_egress(
     namespace: &str,
     pods: &BTreeMap<String, String>,
     egress: &[Egress],
-) -> Option<Value> {
+) -> Option<Object> {
     if egress.is_empty() {
         return None;
     }
@@ -182,7 +181,7 @@ pub fn allow_egress(
 
 /// The policies of a namespace with one HTTP workload: default deny both ways; ingress only
 /// from the zone's Traefik on the workload port; DNS to kube-dns; and the declared egress.
-pub fn network_policies(w: &Workload, zone: &Zone, egress: &[Egress]) -> Vec<Value> {
+pub fn network_policies(w: &Workload, zone: &Zone, egress: &[Egress]) -> Vec<Object> {
     let ns = w.namespace;
     let mut out = vec![default_deny(ns)];
     if let Some(p) = w.port {

@@ -23,9 +23,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use serde_json::Value;
 
-use super::{builtin, labels, meta};
+use super::{Object, labels, meta, object};
 use crate::catalog::{SecretRef, TlsMode};
 use crate::model::{Tier, Zone};
 
@@ -103,8 +102,8 @@ fn selector(l: &BTreeMap<String, String>) -> LabelSelector {
     }
 }
 
-pub fn service_account(w: &Workload) -> Value {
-    builtin(&ServiceAccount {
+pub fn service_account(w: &Workload) -> Object {
+    object(ServiceAccount {
         metadata: meta(w.name, Some(w.namespace), w.selector.clone()),
         automount_service_account_token: Some(false),
         ..Default::default()
@@ -349,7 +348,7 @@ fn workload_meta(w: &Workload, job: bool) -> ObjectMeta {
     metadata
 }
 
-pub fn deployment(w: &Workload) -> Value {
+pub fn deployment(w: &Workload) -> Object {
     let strategy = if w.recreate {
         DeploymentStrategy {
             type_: Some("Recreate".into()),
@@ -364,7 +363,7 @@ pub fn deployment(w: &Workload) -> Value {
             }),
         }
     };
-    builtin(&Deployment {
+    object(Deployment {
         metadata: workload_meta(w, false),
         spec: Some(DeploymentSpec {
             replicas: w.replicas.map(|r| i32::try_from(r).unwrap_or(i32::MAX)),
@@ -384,8 +383,8 @@ const STARTING_DEADLINE_SECONDS: i64 = 300;
 /// A scheduled workload: the same pod as a Deployment's, run to completion on `schedule`.
 /// `utc` names the time zone (Kubernetes 1.27 and later); older clusters run schedules in
 /// the controller's zone, UTC on every distribution tenantgen knows.
-pub fn cron_job(w: &Workload, schedule: &str, concurrency: &str, utc: bool) -> Value {
-    builtin(&CronJob {
+pub fn cron_job(w: &Workload, schedule: &str, concurrency: &str, utc: bool) -> Object {
+    object(CronJob {
         metadata: workload_meta(w, true),
         spec: Some(CronJobSpec {
             schedule: schedule.to_owned(),
@@ -417,8 +416,8 @@ fn meta_without_name(
     }
 }
 
-pub fn service(w: &Workload) -> Value {
-    builtin(&Service {
+pub fn service(w: &Workload) -> Object {
+    object(Service {
         metadata: meta(w.name, Some(w.namespace), w.selector.clone()),
         spec: Some(ServiceSpec {
             type_: Some("ClusterIP".into()),
@@ -501,7 +500,7 @@ pub struct Route<'a> {
     pub issuer: bool,
 }
 
-pub fn route(r: &Route, zone: &Zone, class: &str, cert_resolver: &str) -> Value {
+pub fn route(r: &Route, zone: &Zone, class: &str, cert_resolver: &str) -> Object {
     let mut annotations = tls_annotations(zone, cert_resolver, r.issuer);
     if !r.middlewares.is_empty() {
         annotations.insert(
@@ -515,7 +514,7 @@ pub fn route(r: &Route, zone: &Zone, class: &str, cert_resolver: &str) -> Value 
         service: Some(r.backend.clone()),
         ..Default::default()
     };
-    builtin(&Ingress {
+    object(Ingress {
         metadata,
         spec: Some(IngressSpec {
             ingress_class_name: Some(class.to_owned()),
@@ -553,7 +552,7 @@ pub fn ingress(
     path: &str,
     certificate: &str,
     middlewares: &[String],
-) -> Value {
+) -> Object {
     let r = Route {
         name: w.name,
         namespace: w.namespace,

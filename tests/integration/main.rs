@@ -18,6 +18,7 @@ mod robustness;
 mod scope;
 mod support;
 mod traefik;
+mod typed_yaml;
 mod workflow;
 mod workloads;
 mod writer;

@@ -160,9 +160,10 @@ fn every_rendered_pod_is_admitted_by_pod_security_restricted() {
             let objects =
                 tenantgen::render::zone(model, zone, &tenantgen::render::Options::default());
             for p in &objects {
-                if pod_spec(&p.object).is_some() {
+                let value = p.value();
+                if pod_spec(&value).is_some() {
                     pods += 1;
-                    let v = violations(&p.object);
+                    let v = violations(&value);
                     assert!(
                         v.is_empty(),
                         "{name}/{}: {}/{}/{} breaks restricted: {v:?}",
@@ -176,8 +177,9 @@ fn every_rendered_pod_is_admitted_by_pod_security_restricted() {
                         .iter()
                         .find(|n| n.kind() == "Namespace" && n.name() == p.namespace());
                     let level = ns
-                        .map(|n| n.str_at("/metadata/labels/pod-security.kubernetes.io~1enforce"))
-                        .unwrap_or("");
+                        .and_then(|n| n.object.metadata().labels.as_ref())
+                        .and_then(|l| l.get("pod-security.kubernetes.io/enforce"))
+                        .map_or("", String::as_str);
                     assert_eq!(
                         level,
                         "restricted",

@@ -585,7 +585,7 @@ proptest! {
         for zone in &first.model.zones {
             let objects = tenantgen::render::zone(&first.model, zone, &tenantgen::render::Options::default());
             for p in &objects {
-                let v = crate::psa::violations(&p.object);
+                let v = crate::psa::violations(&p.value());
                 prop_assert!(v.is_empty(), "{}: {}/{} breaks restricted: {:?}\n{}", zone.name, p.namespace(), p.name(), v, text);
                 if p.kind() == "Deployment" && p.client.is_some() {
                     pods += 1;

@@ -62,7 +62,7 @@ fn render(catalog: &Path) -> (tenantgen::model::Catalog, Vec<Zone>) {
             model: z.clone(),
             objects: tenantgen::render::zone(&model, z, &tenantgen::render::Options::default())
                 .into_iter()
-                .map(|p| p.object)
+                .map(|p| p.value())
                 .collect(),
         })
         .collect();
