@@ -56,7 +56,7 @@ fn stages(c: &mut Criterion) {
             b.iter(|| {
                 text.clear();
                 for placed in objects {
-                    emit::document(&mut text, &placed.object);
+                    placed.object.emit(&mut text);
                 }
                 black_box(text.len())
             })
