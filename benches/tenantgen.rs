@@ -4,7 +4,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use tenantgen::{check, diff, emit, krm, layout, render, report, source::Source, synthetic};
+use tenantgen::{check, diff, krm, layout, render, report, source::Source, synthetic};
 
 // Rendering makes and drops millions of small strings and maps; mimalloc serves them about
 // a third faster than the system allocator (scripts/bench-scale, render to memory).
