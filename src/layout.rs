@@ -90,8 +90,9 @@ pub fn zone_files(zone: &str, objects: &[Placed], options: &Options) -> Files {
 }
 
 /// Every file of one zone, handed to `sink` as it is made: first the platform and Flux files,
-/// then each client's directory, so that memory holds one client's objects at a time instead
-/// of the whole zone. The same files as `zone_files(&render::zone(..))`.
+/// then each client's directory, so that memory holds a few clients' objects at a time
+/// instead of the whole zone. The same files as `zone_files(&render::zone(..))`, in the same
+/// order; the clients are rendered on every core (`par`), a chunk at a time.
 pub fn each_zone_file<E>(
     catalog: &Catalog,
     zone: &Zone,
@@ -103,14 +104,29 @@ pub fn each_zone_file<E>(
         sink(path, content)?;
     }
     drop(shared);
-    for c in &catalog.clients {
-        let objects = render::client_objects(catalog, zone, c);
-        for (path, content) in unit_files(&objects, options) {
-            sink(path, content)?;
-        }
-    }
-    Ok(())
+    // Enough clients per chunk that handing chunks between threads costs nothing next to
+    // rendering them, few enough that a chunk's files are a small part of memory.
+    let chunks: Vec<&[crate::model::Client]> = catalog.clients.chunks(CHUNK).collect();
+    crate::par::ordered(
+        &chunks,
+        |clients| {
+            let mut files = Vec::new();
+            for c in *clients {
+                let objects = render::client_objects(catalog, zone, c);
+                files.extend(unit_files(&objects, options));
+            }
+            files
+        },
+        |files| {
+            files
+                .into_iter()
+                .try_for_each(|(path, content)| sink(path, content))
+        },
+    )
 }
+
+/// Clients rendered together by one thread (see `each_zone_file`).
+const CHUNK: usize = 32;
 
 /// The files of the objects' own directories (one file per kind, and the directory's
 /// `kustomization.yaml`), without the zone's `tenants/` and root kustomizations.

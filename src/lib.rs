@@ -19,6 +19,7 @@ pub mod layout;
 pub mod lint;
 pub mod model;
 pub mod package;
+pub mod par;
 pub mod patterns;
 pub mod promote;
 pub mod quantity;

@@ -37,9 +37,14 @@ pub fn document(out: &mut String, value: &Value) {
 }
 
 fn indent(out: &mut String, n: usize) {
-    for _ in 0..n {
-        out.push(' ');
+    // One copy instead of a capacity check per space: indents are written before every line.
+    const SPACES: &str = "                                                                ";
+    let mut n = n;
+    while n > SPACES.len() {
+        out.push_str(SPACES);
+        n -= SPACES.len();
     }
+    out.push_str(&SPACES[..n]);
 }
 
 fn mapping(out: &mut String, map: &serde_json::Map<String, Value>, level: usize) {
@@ -296,6 +301,19 @@ const CLASS: [u8; 256] = {
     class
 };
 
+/// Letters, digits and `-._/`: a string of only these is plain unless its start or a
+/// reserved word says otherwise (see `style`).
+const SIMPLE: [bool; 256] = {
+    let mut simple = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        simple[i] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'/' | b'_');
+        i += 1;
+    }
+    simple
+};
+
 /// Whether `rest` starts with U+0085, U+2028, U+2029 or U+FEFF (valid UTF-8 encodes each one
 /// way only).
 fn starts_unprintable(rest: &[u8]) -> bool {
@@ -321,6 +339,27 @@ fn style(s: &str) -> Style {
         return Style::Quoted;
     };
     let second = bytes.get(1).copied();
+    // Most strings rendered (field names, names, labels, images) are only letters, digits and
+    // `-._/`: with no space, colon, comma or line break, only the first bytes and the
+    // reserved words decide. The test is branch-free per byte, so it is a few instructions
+    // per byte where the full pass below is a dozen.
+    let simple = bytes
+        .iter()
+        .fold(true, |ok, &b| ok & SIMPLE[usize::from(b)]);
+    if simple {
+        let plain_start =
+            CLASS[usize::from(first)] & START != 0 || (first == b'.' && second == Some(b'/'));
+        let reserved = bytes.len() <= RESERVED_MAX
+            && is_reserved(
+                bytes.iter().fold(0u64, |p, &b| (p << 8) | u64::from(b)),
+                bytes.len(),
+            );
+        return if plain_start && !reserved {
+            Style::Plain
+        } else {
+            Style::Quoted
+        };
+    }
     let mut allowed = LITERAL;
     let plain_start = (CLASS[usize::from(first)] & START != 0
         && !(first == b'/' && second == Some(b' ')))

@@ -34,15 +34,44 @@ pub fn list_item<T: Serialize + ?Sized>(out: &mut String, value: &T, level: usiz
 
 /// Scratch space reused by every document a thread writes: the keys of open mappings, the
 /// text of map keys, and the buffer a mapping is reordered through.
-#[derive(Default)]
 struct Scratch {
     entries: Vec<Entry>,
     keys: String,
     reorder: String,
+    /// Field names seen, by address: whether each may be written plain. A few hundred
+    /// names recur in every object, and deciding their style was a fifth of the writing.
+    fields: [(usize, bool); FIELD_CACHE],
+}
+
+const FIELD_CACHE: usize = 512;
+
+impl Default for Scratch {
+    fn default() -> Self {
+        Scratch {
+            entries: Vec::new(),
+            keys: String::new(),
+            reorder: String::new(),
+            fields: [(0, false); FIELD_CACHE],
+        }
+    }
+}
+
+impl Scratch {
+    /// Whether the field name `name` is written plain, remembered by its address (a
+    /// `&'static str` of a given address always has the same text; its length is part of the
+    /// key because two names may start at one address when one is a prefix of the other).
+    fn field_is_plain(&mut self, name: &'static str) -> bool {
+        let address = name.as_ptr() as usize ^ (name.len() << 48);
+        let slot = &mut self.fields[(address >> 3 ^ name.len()) % FIELD_CACHE];
+        if slot.0 != address {
+            *slot = (address, style(name) == Style::Plain);
+        }
+        slot.1
+    }
 }
 
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static SCRATCH: RefCell<Box<Scratch>> = RefCell::new(Box::default());
 }
 
 fn write<T: Serialize + ?Sized>(out: &mut String, value: &T, place: Place, failed: &str) -> bool {
@@ -50,11 +79,11 @@ fn write<T: Serialize + ?Sized>(out: &mut String, value: &T, place: Place, faile
     SCRATCH.with(|cell| {
         // A document written while another is being written on this thread (a `Serialize`
         // impl that emits YAML) gets scratch space of its own.
-        let mut fresh = Scratch::default();
+        let mut fresh = None;
         let mut borrowed = cell.try_borrow_mut();
         let scratch = match borrowed.as_deref_mut() {
             Ok(s) => s,
-            Err(_) => &mut fresh,
+            Err(_) => fresh.insert(Box::<Scratch>::default()),
         };
         scratch.entries.clear();
         scratch.keys.clear();
@@ -245,11 +274,16 @@ impl Block<'_, '_> {
         self.count += 1;
         let start = self.w.out.len();
         self.w.scratch.entries.push(Entry { key, start });
-        let text = match key {
-            Key::Field(name) => name,
-            Key::Text(from, to) => &self.w.scratch.keys[from..to],
-        };
-        string(self.w.out, text);
+        match key {
+            Key::Field(name) => {
+                if self.w.scratch.field_is_plain(name) {
+                    self.w.out.push_str(name);
+                } else {
+                    quoted(self.w.out, name);
+                }
+            }
+            Key::Text(from, to) => string(self.w.out, &self.w.scratch.keys[from..to]),
+        }
         self.w.out.push(':');
     }
 
