@@ -166,13 +166,16 @@ local controllers(zone) =
 local configs(zone) =
   local specs = middlewareSpecs(zone);
   {
-  'ingressclass.yaml': [{
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'IngressClass',
-    metadata: k.meta('traefik'),
-    spec: { controller: 'traefik.io/ingress-controller' },
-  }],
-  'middleware.yaml': [k.middleware(name, zone.ingressNamespace, specs[name]) for name in std.objectFields(specs)],
+    'ingressclass.yaml': [{
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'IngressClass',
+      metadata: k.meta('traefik'),
+      spec: { controller: 'traefik.io/ingress-controller' },
+    }],
+    'middleware.yaml': [
+      k.middleware(name, zone.ingressNamespace, specs[name])
+      for name in std.objectFields(specs)
+    ],
   };
 
 // A directory of object files and the kustomization.yaml that lists them.

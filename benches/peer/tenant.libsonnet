@@ -191,16 +191,18 @@ local networkPolicies(c, zone, ns, selector) =
      ]);
 
 local ingress(c, zone, ns, labels, domain) =
-  local host = c.name + '.' + domain;
-  k.ingress('web', ns, labels, {
-    'traefik.ingress.kubernetes.io/router.entrypoints': if zone.terminatesTls then 'websecure' else 'web',
-  } + (if c.middlewares == [] then {} else {
+  local tls = zone.terminatesTls;
+  local annotations =
+    { 'traefik.ingress.kubernetes.io/router.entrypoints': if tls then 'websecure' else 'web' }
+    + (if c.middlewares == [] then {} else {
          'traefik.ingress.kubernetes.io/router.middlewares':
            std.join(',', ['%s-%s@kubernetescrd' % [ns, m] for m in c.middlewares]),
-       }) + (if zone.terminatesTls then {
-               'traefik.ingress.kubernetes.io/router.tls': 'true',
-               'traefik.ingress.kubernetes.io/router.tls.certresolver': 'letsencrypt',
-             } else {}), host, zone.terminatesTls);
+       })
+    + (if tls then {
+         'traefik.ingress.kubernetes.io/router.tls': 'true',
+         'traefik.ingress.kubernetes.io/router.tls.certresolver': 'letsencrypt',
+       } else {});
+  k.ingress('web', ns, labels, annotations, c.name + '.' + domain, tls);
 
 {
   // [path, text] of every file of client `client` (as the catalog has it) in `zone`.
@@ -234,25 +236,27 @@ local ingress(c, zone, ns, labels, domain) =
       'service.yaml': [k.service('web', ns, labels, selector)],
       'serviceaccount.yaml': [k.serviceAccount('web', ns, labels)],
     };
-    local optional = (if c.config == {} then {} else {
-                        'configmap.yaml': [k.configMap('web-config', ns, c.config)],
-                      })
-                     + (if c.secrets == [] then {} else {
-                          'externalsecret.yaml': [k.externalSecret(s.name, ns, s.vaultPath) for s in c.secrets],
-                        })
-                     + (if c.middlewares == [] then {} else {
-                          'middleware.yaml': [k.middleware(m, ns, mwSpecs[m]) for m in c.middlewares],
-                        })
-                     + (if !dedicated then {} else {
-                          'horizontalpodautoscaler.yaml': [
-                            k.horizontalPodAutoscaler('web', ns, labels, tier.replicas, autoscalingMax, cpuPercent),
-                          ],
-                          'limitrange.yaml': [k.limitRange(ns, tier)],
-                          'poddisruptionbudget.yaml': [
-                            k.podDisruptionBudget('web', ns, labels, selector, tier.replicas - 1),
-                          ],
-                          'resourcequota.yaml': [k.resourceQuota(ns, quota(tier))],
-                        });
+    local optional =
+      (if c.config == {} then {} else {
+         'configmap.yaml': [k.configMap('web-config', ns, c.config)],
+       })
+      + (if c.secrets == [] then {} else {
+           'externalsecret.yaml': [k.externalSecret(s.name, ns, s.vaultPath) for s in c.secrets],
+         })
+      + (if c.middlewares == [] then {} else {
+           'middleware.yaml': [k.middleware(m, ns, mwSpecs[m]) for m in c.middlewares],
+         })
+      // Dedicated clients autoscale inside a quota of their own.
+      + (if !dedicated then {} else {
+           'horizontalpodautoscaler.yaml': [
+             k.horizontalPodAutoscaler('web', ns, labels, tier.replicas, autoscalingMax, cpuPercent),
+           ],
+           'limitrange.yaml': [k.limitRange(ns, tier)],
+           'poddisruptionbudget.yaml': [
+             k.podDisruptionBudget('web', ns, labels, selector, tier.replicas - 1),
+           ],
+           'resourcequota.yaml': [k.resourceQuota(ns, quota(tier))],
+         });
     [[
       'clusters/%s/tenants/%s.yaml' % [zone.name, c.name],
       k.stream([k.fluxKustomization(
