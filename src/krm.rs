@@ -111,12 +111,19 @@ impl Outcome {
             entry(item, &mut sink)?;
         }
         if let Some((checked, zone, flux)) = generation(&self.generated) {
-            let mut buf = String::new();
-            each_generated(checked, zone, flux, |p| {
-                buf.clear();
-                p.object.emit_item(&mut buf, 2);
-                entry(&buf, &mut sink)
-            })?;
+            each_generated_text(
+                checked,
+                zone,
+                flux,
+                |p, text| p.object.emit_item(text, 2),
+                |text| {
+                    if text.is_empty() {
+                        Ok(())
+                    } else {
+                        entry(text, &mut sink)
+                    }
+                },
+            )?;
         }
         let mut rest = Map::new();
         rest.insert("kind".into(), "ResourceList".into());
@@ -460,6 +467,25 @@ pub fn each_generated<E>(
                 Ok(())
             }
         },
+    )
+}
+
+/// The objects of `each_generated`, each written by `write`, handed to `sink` as texts of
+/// one or more objects (the clients' are written on every core).
+pub fn each_generated_text<E>(
+    checked: &Checked,
+    z: &Zone,
+    flux: bool,
+    write: impl Fn(&Placed, &mut String) + Sync,
+    sink: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    render::each_text(
+        &checked.model,
+        z,
+        &Options::default(),
+        |p| flux || !is_flux_object(p),
+        write,
+        sink,
     )
 }
 

@@ -115,13 +115,16 @@ fn legacy(config: &std::path::Path, zone_flag: Option<&str>) -> CommandResult {
         .is_some_and(|v| v == "true");
     let zone = krm::zone_of(&checked, &zone).map_err(|d| fail(&[*d]))?;
     let mut out = Stdout::locked();
-    let mut text = String::new();
-    krm::each_generated(&checked, zone, flux, |p| {
-        text.clear();
-        text.push_str("---\n");
-        p.object.emit(&mut text);
-        out.write(&text)
-    })?;
+    krm::each_generated_text(
+        &checked,
+        zone,
+        flux,
+        |p, text| {
+            text.push_str("---\n");
+            p.object.emit(text);
+        },
+        |text| out.write(text),
+    )?;
     out.finish()?;
     Ok(EXIT_OK)
 }

@@ -189,16 +189,64 @@ pub fn each_object<E>(
     include: impl Fn(&str) -> bool,
     mut sink: impl FnMut(Placed) -> Result<(), E>,
 ) -> Result<(), E> {
-    let mut out = Vec::new();
-    platform::render(catalog, zone, &mut out);
-    out.drain(..).try_for_each(&mut sink)?;
+    let (before, after) = shared_objects(catalog, zone, options);
+    before.into_iter().try_for_each(&mut sink)?;
     for c in catalog.clients.iter().filter(|c| include(&c.name)) {
         client_objects(catalog, zone, c)
             .into_iter()
             .try_for_each(&mut sink)?;
     }
-    flux::render(catalog, zone, options, &mut out);
-    out.drain(..).try_for_each(&mut sink)
+    after.into_iter().try_for_each(&mut sink)
+}
+
+/// The objects of a zone that are not a client's own: those that come before the clients'
+/// (the platform) and those that come after (Flux's), in `each_object`'s order.
+pub fn shared_objects(
+    catalog: &Catalog,
+    zone: &Zone,
+    options: &Options,
+) -> (Vec<Placed>, Vec<Placed>) {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    platform::render(catalog, zone, &mut before);
+    flux::render(catalog, zone, options, &mut after);
+    (before, after)
+}
+
+/// Every object `each_object` makes that `keep` accepts, each written by `write` into a
+/// text handed to `sink` in `each_object`'s order; the clients' objects are written on every
+/// core (`par`), a chunk of clients per text.
+pub fn each_text<E>(
+    catalog: &Catalog,
+    zone: &Zone,
+    options: &Options,
+    keep: impl Fn(&Placed) -> bool + Sync,
+    write: impl Fn(&Placed, &mut String) + Sync,
+    mut sink: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
+    let text_of = |objects: Vec<Placed>| {
+        let mut text = String::new();
+        for p in objects.iter().filter(|p| keep(p)) {
+            write(p, &mut text);
+        }
+        text
+    };
+    let (before, after) = shared_objects(catalog, zone, options);
+    sink(&text_of(before))?;
+    let chunks: Vec<&[crate::model::Client]> = catalog.clients.chunks(32).collect();
+    crate::par::ordered(
+        &chunks,
+        |clients| {
+            let mut text = String::new();
+            for c in *clients {
+                for p in client_objects(catalog, zone, c).iter().filter(|p| keep(p)) {
+                    write(p, &mut text);
+                }
+            }
+            text
+        },
+        |text| sink(&text),
+    )?;
+    sink(&text_of(after))
 }
 
 /// The objects one client has in one zone (none when it has no version there): the part of
