@@ -336,7 +336,9 @@ impl Lint<'_> {
             let entry = format!("{at}/egress/{j}");
             let p = format!("{entry}/cidr");
             let network = self.cidr(&e.cidr, &p);
-            if matches!(self.doc.value.pointer(&format!("{entry}/ports")), Some(Value::Array(a)) if a.is_empty())
+            // Only an entry without ports can have written `ports: []`.
+            if e.ports.is_empty()
+                && matches!(self.doc.value.pointer(&format!("{entry}/ports")), Some(Value::Array(a)) if a.is_empty())
             {
                 self.report_value(
                     Diagnostic::error(
