@@ -355,10 +355,26 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// Coerces the document (`coerce`), then finds every schema violation in it, positioned and
+/// Compiles the schema ahead of its first use (on another thread while a catalog parses).
+pub fn prepare() {
+    let _ = (validator(), shapes());
+}
+
+/// The whole numbers written with a fraction or an exponent found by `coerce`, for `validate`.
+pub struct Floats(Vec<String>);
+
+/// `coerce`, keeping what `validate` reports about whole numbers.
+pub fn coerce_for_validation(doc: &mut Document) -> Floats {
+    Floats(coerce_and_find_floats(doc))
+}
+
+/// Every schema violation in a coerced document (`coerce_for_validation`), positioned and
 /// explained, with the JSON pointer of the value it is about.
-pub fn coerce_and_validate(doc: &mut Document, source: &Source) -> Vec<(String, Diagnostic)> {
-    let floats = coerce_and_find_floats(doc);
+pub fn validate(
+    doc: &Document,
+    source: &Source,
+    Floats(floats): Floats,
+) -> Vec<(String, Diagnostic)> {
     let Some(validator) = validator() else {
         let d = Diagnostic::error(
             "internal",
