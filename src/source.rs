@@ -52,7 +52,10 @@ impl Source {
         }
         // Bounded even when the size above says nothing (a pipe, `/dev/zero`, a file that
         // grows while it is read).
-        let mut bytes = Vec::new();
+        // Sized from the metadata (one spare byte to see the end), so that a large file is not
+        // copied again each time the buffer doubles.
+        let expected = usize::try_from(meta.len().min(MAX_FILE_BYTES)).unwrap_or(0);
+        let mut bytes = Vec::with_capacity(expected.saturating_add(1));
         std::fs::File::open(path)
             .and_then(|f| {
                 std::io::Read::read_to_end(

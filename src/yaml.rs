@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Map, Number, Value};
 use serde_saphyr::granit_parser::{
-    Event, Marker, Parser, ScalarStyle, ScanError, Span, StrInput, Tag, options,
+    Event, Marker, ParseResult, Parser, ScalarStyle, ScanError, Span, StrInput, Tag, options,
 };
 
 use crate::diagnostics::{Diagnostic, Pos};
@@ -334,12 +334,24 @@ pub fn parse(source: &Source) -> Result<Document, Vec<Diagnostic>> {
 /// Parses `source` as exactly one YAML document. The source map records deep positions
 /// only when first asked for them (see `SourceMap`).
 pub fn parse_with(source: &Source, numbers: Numbers) -> Result<Document, Vec<Diagnostic>> {
-    let mut loader = Loader::new(source, numbers, false);
-    let value = loader.document();
-    let plain = std::mem::take(&mut loader.plain);
-    let aliased = loader.aliased;
-    match loader.finish(value) {
-        Ok((value, mut map)) => {
+    let first = if source.text.len() < PIPE_BYTES {
+        load_lazily(Loader::new(source, numbers, false))
+    } else {
+        // The YAML parser is most of the time: it runs on another core while this one
+        // builds the tree from its events.
+        std::thread::scope(|s| {
+            let (events, piped) = std::sync::mpsc::sync_channel(PIPE_BATCHES);
+            s.spawn(move || pipe(&source.text, &events));
+            let mut loader = Loader::new(source, numbers, false);
+            loader.events = Events::Piped {
+                batches: piped,
+                batch: Vec::new().into_iter(),
+            };
+            load_lazily(loader)
+        })
+    };
+    match first {
+        Ok((value, mut map, plain, aliased)) => {
             map.lazy = Some(Box::new(Lazy {
                 source: source.clone(),
                 numbers,
@@ -361,8 +373,90 @@ pub fn parse_with(source: &Source, numbers: Numbers) -> Result<Document, Vec<Dia
     }
 }
 
+/// Texts this large are parsed on another thread (`pipe`); smaller ones are not worth one.
+const PIPE_BYTES: usize = 256 * 1024;
+/// Events sent to the loader at a time, and batches in flight: bounded, so a fast parser
+/// does not hold the whole stream's events.
+const PIPE_BATCH: usize = 4096;
+const PIPE_BATCHES: usize = 4;
+
+/// The document read by a loader that records shallow nodes only, with its plain scalars and
+/// whether an alias was expanded.
+type Lazily = (Value, SourceMap, HashMap<Box<str>, Box<str>>, bool);
+
+fn load_lazily(mut loader: Loader<'_>) -> Result<Lazily, Vec<Diagnostic>> {
+    let value = loader.document();
+    let plain = std::mem::take(&mut loader.plain);
+    let aliased = loader.aliased;
+    loader
+        .finish(value)
+        .map(|(value, map)| (value, map, plain, aliased))
+}
+
+/// Parses `text`, sending its events in batches until the stream ends, the first error, or
+/// the loader stops listening (it met a problem of its own).
+fn pipe<'a>(text: &'a str, events: &std::sync::mpsc::SyncSender<Vec<ParseResult<'a>>>) {
+    let mut parser = parser(text);
+    loop {
+        let mut batch = Vec::with_capacity(PIPE_BATCH);
+        let mut last = false;
+        while batch.len() < PIPE_BATCH {
+            match parser.next_event() {
+                Some(event) => {
+                    last = event.is_err();
+                    batch.push(event);
+                    if last {
+                        break;
+                    }
+                }
+                None => {
+                    last = true;
+                    break;
+                }
+            }
+        }
+        if events.send(batch).is_err() || last {
+            return;
+        }
+    }
+}
+
+fn parser(text: &str) -> Parser<'_, StrInput<'_>> {
+    let options = options! {
+        flow_nesting_limit: MAX_DEPTH,
+        block_nesting_limit: MAX_DEPTH,
+        emit_comments: false,
+    };
+    Parser::new_from_str_with_options(text, options)
+}
+
+/// Where a loader's events come from.
+enum Events<'a> {
+    /// A parser on this thread.
+    Here(Box<Parser<'a, StrInput<'a>>>),
+    /// `pipe` on another thread; the batch being read.
+    Piped {
+        batches: std::sync::mpsc::Receiver<Vec<ParseResult<'a>>>,
+        batch: std::vec::IntoIter<ParseResult<'a>>,
+    },
+}
+
+impl<'a> Events<'a> {
+    fn next(&mut self) -> Option<ParseResult<'a>> {
+        match self {
+            Events::Here(parser) => parser.next_event(),
+            Events::Piped { batches, batch } => loop {
+                if let Some(event) = batch.next() {
+                    return Some(event);
+                }
+                *batch = batches.recv().ok()?.into_iter();
+            },
+        }
+    }
+}
+
 struct Loader<'a> {
-    parser: Parser<'a, StrInput<'a>>,
+    events: Events<'a>,
     source: &'a Source,
     anchors: HashMap<usize, Value>,
     map: SourceMap,
@@ -384,13 +478,8 @@ type Fatal = Box<Diagnostic>;
 
 impl<'a> Loader<'a> {
     fn new(source: &'a Source, numbers: Numbers, record: bool) -> Self {
-        let options = options! {
-            flow_nesting_limit: MAX_DEPTH,
-            block_nesting_limit: MAX_DEPTH,
-            emit_comments: false,
-        };
         Loader {
-            parser: Parser::new_from_str_with_options(&source.text, options),
+            events: Events::Here(Box::new(parser(&source.text))),
             source,
             anchors: HashMap::new(),
             map: SourceMap::default(),
@@ -491,7 +580,7 @@ impl<'a> Loader<'a> {
     }
 
     fn next(&mut self) -> Result<(Event<'a>, Span), Fatal> {
-        match self.parser.next_event() {
+        match self.events.next() {
             Some(Ok(ev)) => Ok(ev),
             Some(Err(e)) => Err(self.scan_error(&e)),
             None => Err(Box::new(
