@@ -1132,6 +1132,83 @@ mod tests {
         parse(&Source::from_text("t.yaml", text))
     }
 
+    /// A catalog-like text larger than `PIPE_BYTES`, so that it is parsed on two threads.
+    fn large(entries: usize) -> String {
+        let mut text = String::from("spec:\n  clients:\n");
+        for i in 0..entries {
+            text.push_str(&format!(
+                "    - name: c{i}\n      port: {i}\n      on: {}\n      versions: {{dev: \"1.{i}\"}}\n",
+                i % 2 == 0
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn large_texts_parsed_on_two_threads_read_as_on_one() {
+        let text = large(8000);
+        assert!(text.len() > PIPE_BYTES);
+        let source = Source::from_text("t.yaml", text);
+        let piped = parse(&source).expect("parses");
+        // Read by the piped loader, not by the fallback that records every position.
+        assert!(piped.map.lazy.is_some());
+        let mut one = Loader::new(&source, Numbers::Catalog, true);
+        let value = one.document();
+        let (value, map) = one.finish(value).expect("parses");
+        assert_eq!(piped.value, value);
+        for pointer in ["", "/spec/clients/7999", "/spec/clients/4000/versions/dev"] {
+            let (a, b) = (piped.map.get(pointer), map.get(pointer));
+            assert_eq!(
+                a.map(|n| (n.key, n.value, n.start, n.end)),
+                b.map(|n| (n.key, n.value, n.start, n.end)),
+                "{pointer}"
+            );
+        }
+        assert_eq!(piped.map.plain("/spec/clients/10/on"), Some("true"));
+    }
+
+    #[test]
+    fn errors_at_the_end_of_large_texts_keep_their_line() {
+        let mut text = large(8000);
+        let lines = text.lines().count();
+        text.push_str("    - name: x\n      port: 1\n      port: 2\n");
+        let errs = load(&text).expect_err("duplicate");
+        assert_eq!(errs[0].code, "yaml-duplicate-key");
+        assert_eq!(errs[0].pos.map(|p| (p.line, p.col)), Some((lines + 3, 7)));
+        assert_eq!(
+            errs[0].hint.as_deref(),
+            Some(
+                format!(
+                    "`port` is first set at line {}; keep one of them",
+                    lines + 2
+                )
+                .as_str()
+            )
+        );
+        text.push_str("    - name: y\n\tport: 1\n");
+        let errs = load(&text).expect_err("tab");
+        assert_eq!(errs.last().map(|d| d.code), Some("yaml-syntax"));
+        // The scanner stops at the plain scalar the tab follows.
+        assert_eq!(
+            errs.last().and_then(|d| d.pos).map(|p| (p.line, p.col)),
+            Some((lines + 4, 13))
+        );
+    }
+
+    #[test]
+    fn deep_positions_are_found_when_first_asked() {
+        let doc = load("a:\n  b:\n    c:\n      d: 1\n").expect("parses");
+        assert!(
+            doc.map
+                .lazy
+                .as_ref()
+                .is_some_and(|l| l.full.get().is_none())
+        );
+        let node = doc.map.get("/a/b/c/d").expect("mapped");
+        assert_eq!(node.key.map(|p| (p.line, p.col)), Some((4, 7)));
+        assert_eq!(doc.map.locate("/a/b/c/d/missing").map(|p| p.line), Some(4));
+    }
+
     #[test]
     fn yaml11_lookalikes_stay_strings() {
         let doc = load("a: on\nb: NO\nc: 0755\nd: yes\ne: 1.10\nf: 8080\ng: true\nh: ~\n")
