@@ -15,6 +15,8 @@ use crate::{lint, schema};
 #[derive(Debug)]
 pub struct Checked {
     pub source: Source,
+    /// The parsed document: its source map, for positions. Its value is `Null`: once
+    /// loaded into `raw` and checked, the tree is let go.
     pub doc: Document,
     pub raw: raw::Catalog,
     pub model: model::Catalog,
@@ -29,7 +31,11 @@ pub fn check_file(path: &Path) -> Result<Checked, Vec<Diagnostic>> {
 }
 
 pub fn check_source(source: Source) -> Result<Checked, Vec<Diagnostic>> {
-    let doc = yaml::parse(&source)?;
+    // The schema compiles on another core while the text parses.
+    let doc = std::thread::scope(|s| {
+        s.spawn(schema::prepare);
+        yaml::parse(&source)
+    })?;
     check_document(source, doc)
 }
 
@@ -47,15 +53,19 @@ pub fn check_document(source: Source, mut doc: Document) -> Result<Checked, Vec<
                 .hint("a catalog starts with `apiVersion: tenantgen.io/v1alpha1` and `kind: ClientCatalog`; see `clients/clients.yaml`"),
         ]);
     }
-    let schema_problems = schema::coerce_and_validate(&mut doc, &source);
-    let broken: BTreeSet<String> = schema_problems.iter().map(|(p, _)| p.clone()).collect();
+    let floats = schema::coerce_for_validation(&mut doc);
     // A catalog the schema accepts is loaded once, here, and the lints read it; only a
-    // catalog with schema errors is loaded by the lints part by part.
-    let mut catalog = if broken.is_empty() {
-        <raw::Catalog as serde::Deserialize>::deserialize(&doc.value).ok()
-    } else {
-        None
-    };
+    // catalog with schema errors is loaded by the lints part by part. Most catalogs are
+    // valid, so it is loaded on another core while the schema checks it, and dropped if
+    // the schema finds a problem.
+    let (schema_problems, loaded) = std::thread::scope(|s| {
+        let loading =
+            s.spawn(|| <raw::Catalog as serde::Deserialize>::deserialize(&doc.value).ok());
+        let problems = schema::validate(&doc, &source, floats);
+        (problems, loading.join().ok().flatten())
+    });
+    let broken: BTreeSet<String> = schema_problems.iter().map(|(p, _)| p.clone()).collect();
+    let mut catalog = loaded.filter(|_| broken.is_empty());
     let mut problems: Vec<Diagnostic> = schema_problems.into_iter().map(|(_, d)| d).collect();
     problems.extend(lint::check(&doc, &source, &broken, catalog.as_mut()));
     name_clients(&mut problems, &doc);
@@ -65,8 +75,12 @@ pub fn check_document(source: Source, mut doc: Document) -> Result<Checked, Vec<
     }
     let loaded = match catalog {
         Some(catalog) => Ok(catalog),
-        None => <raw::Catalog as serde::Deserialize>::deserialize(&doc.value),
+        None => <raw::Catalog as serde::Deserialize>::deserialize(std::mem::take(&mut doc.value)),
     };
+    // The tree is let go (on another core) while the model is built, which reuses its
+    // memory: at 100,000 clients the tree is half a GB, and touching fresh pages costs
+    // more than building the model.
+    let tree = std::mem::take(&mut doc.value);
     let raw = loaded.map_err(|e| {
         vec![
             Diagnostic::error(
@@ -77,7 +91,11 @@ pub fn check_document(source: Source, mut doc: Document) -> Result<Checked, Vec<
             .hint("this is a tenantgen bug: please report it with the catalog that caused it"),
         ]
     })?;
-    let model = model::Catalog::try_from(&raw).map_err(|e| {
+    let model = std::thread::scope(|s| {
+        s.spawn(move || drop(tree));
+        model::Catalog::try_from(&raw)
+    })
+    .map_err(|e| {
         vec![
             Diagnostic::error("internal", e)
                 .at(&source.name, None)

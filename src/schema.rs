@@ -52,15 +52,90 @@ pub fn coerce(doc: &mut Document) {
 /// cannot hold them.
 fn coerce_and_find_floats(doc: &mut Document) -> Vec<String> {
     let mut floats = Vec::new();
-    coerce_node(
-        &mut doc.value,
-        shapes(),
-        0,
-        &mut String::new(),
-        &doc.map,
-        &mut floats,
-    );
+    match doc.map.plain_scalars() {
+        // Only these scalars can change or be floats: going to each is cheaper than
+        // walking a tree of millions of strings.
+        Some(scalars) => {
+            for (pointer, text) in scalars {
+                coerce_at(&mut doc.value, pointer, text, shapes(), &mut floats);
+            }
+            // The table is a hash map; its order must not show.
+            floats.sort_unstable();
+        }
+        None => coerce_node(
+            &mut doc.value,
+            shapes(),
+            0,
+            &mut String::new(),
+            &doc.map,
+            &mut floats,
+        ),
+    }
     floats
+}
+
+/// `coerce_node` for the one scalar at `pointer`, written as `text`.
+fn coerce_at(
+    root: &mut Value,
+    pointer: &str,
+    text: &str,
+    shapes: &Shapes,
+    floats: &mut Vec<String>,
+) {
+    let mut value = root;
+    let mut shape = 0;
+    for raw in pointer.split('/').skip(1) {
+        let (next, sub) = match value {
+            Value::Object(object) => {
+                let key = if raw.contains('~') {
+                    std::borrow::Cow::Owned(raw.replace("~1", "/").replace("~0", "~"))
+                } else {
+                    std::borrow::Cow::Borrowed(raw)
+                };
+                let Some(sub) = shapes.child(shape, Some(&key)) else {
+                    return;
+                };
+                (object.get_mut(key.as_ref()), sub)
+            }
+            Value::Array(items) => {
+                let Some(sub) = shapes.child(shape, None) else {
+                    return;
+                };
+                (
+                    raw.parse::<usize>().ok().and_then(|i| items.get_mut(i)),
+                    sub,
+                )
+            }
+            _ => return,
+        };
+        let Some(next) = next else {
+            return;
+        };
+        value = next;
+        shape = sub;
+    }
+    coerce_scalar(value, &shapes.all[shape], Some(text), pointer, floats);
+}
+
+/// Turns a number or boolean back into the `plain` text it was written as where the
+/// shape wants a string, or notes it in `floats` when it has a fraction and must be whole.
+fn coerce_scalar(
+    value: &mut Value,
+    s: &Shape,
+    plain: Option<&str>,
+    pointer: &str,
+    floats: &mut Vec<String>,
+) {
+    if s.to_string(value)
+        && let Some(text) = plain
+    {
+        *value = Value::String(text.to_owned());
+    } else if let Value::Number(n) = value
+        && !(n.is_i64() || n.is_u64())
+        && s.whole_only
+    {
+        floats.push(pointer.to_owned());
+    }
 }
 
 fn coerce_node(
@@ -71,19 +146,15 @@ fn coerce_node(
     map: &SourceMap,
     floats: &mut Vec<String>,
 ) {
-    let s = &shapes.all[shape];
     match value {
         Value::Number(_) | Value::Bool(_) => {
-            if s.to_string(value)
-                && let Some(text) = map.get(pointer).and_then(|n| n.plain.clone())
-            {
-                *value = Value::String(text);
-            } else if let Value::Number(n) = value
-                && !(n.is_i64() || n.is_u64())
-                && s.whole_only
-            {
-                floats.push(pointer.clone());
-            }
+            coerce_scalar(
+                value,
+                &shapes.all[shape],
+                map.plain(pointer),
+                pointer,
+                floats,
+            );
         }
         Value::Object(object) => {
             for (key, child) in object.iter_mut() {
@@ -284,10 +355,26 @@ fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// Coerces the document (`coerce`), then finds every schema violation in it, positioned and
+/// Compiles the schema ahead of its first use (on another thread while a catalog parses).
+pub fn prepare() {
+    let _ = (validator(), shapes());
+}
+
+/// The whole numbers written with a fraction or an exponent found by `coerce`, for `validate`.
+pub struct Floats(Vec<String>);
+
+/// `coerce`, keeping what `validate` reports about whole numbers.
+pub fn coerce_for_validation(doc: &mut Document) -> Floats {
+    Floats(coerce_and_find_floats(doc))
+}
+
+/// Every schema violation in a coerced document (`coerce_for_validation`), positioned and
 /// explained, with the JSON pointer of the value it is about.
-pub fn coerce_and_validate(doc: &mut Document, source: &Source) -> Vec<(String, Diagnostic)> {
-    let floats = coerce_and_find_floats(doc);
+pub fn validate(
+    doc: &Document,
+    source: &Source,
+    Floats(floats): Floats,
+) -> Vec<(String, Diagnostic)> {
     let Some(validator) = validator() else {
         let d = Diagnostic::error(
             "internal",
@@ -331,9 +418,10 @@ fn accepts_type(schema: &Value, root: &Value, ty: &str) -> bool {
 }
 
 fn float_for_integer(doc: &Document, source: &Source, pointer: &str) -> Diagnostic {
-    let node = doc.map.get(pointer);
-    let written = node
-        .and_then(|n| n.plain.clone())
+    let written = doc
+        .map
+        .plain(pointer)
+        .map(str::to_owned)
         .or_else(|| doc.value.pointer(pointer).map(ToString::to_string))
         .unwrap_or_default();
     let whole = doc

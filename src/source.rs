@@ -2,6 +2,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::diagnostics::{Diagnostic, Pos};
 
@@ -14,7 +15,8 @@ pub struct Source {
     pub path: PathBuf,
     /// The path as the user should see it in messages.
     pub name: String,
-    pub text: String,
+    /// Shared: a document's source map keeps it to find positions when first asked.
+    pub text: Arc<str>,
 }
 
 impl Source {
@@ -23,7 +25,7 @@ impl Source {
         Source {
             path: PathBuf::from(&name),
             name,
-            text: text.into(),
+            text: Arc::from(text.into()),
         }
     }
 
@@ -50,7 +52,10 @@ impl Source {
         }
         // Bounded even when the size above says nothing (a pipe, `/dev/zero`, a file that
         // grows while it is read).
-        let mut bytes = Vec::new();
+        // Sized from the metadata (one spare byte to see the end), so that a large file is not
+        // copied again each time the buffer doubles.
+        let expected = usize::try_from(meta.len().min(MAX_FILE_BYTES)).unwrap_or(0);
+        let mut bytes = Vec::with_capacity(expected.saturating_add(1));
         std::fs::File::open(path)
             .and_then(|f| {
                 std::io::Read::read_to_end(
@@ -82,7 +87,11 @@ impl Source {
                 if text.starts_with('\u{feff}') {
                     text.drain(..3);
                 }
-                Ok(Source { path, name, text })
+                Ok(Source {
+                    path,
+                    name,
+                    text: Arc::from(text),
+                })
             }
             Err(e) => {
                 let offset = e.utf8_error().valid_up_to();

@@ -7,10 +7,11 @@
 //! using the original text kept here.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde_json::{Map, Number, Value};
 use serde_saphyr::granit_parser::{
-    Event, Marker, Parser, ScalarStyle, ScanError, Span, StrInput, Tag, options,
+    Event, Marker, ParseResult, Parser, ScalarStyle, ScanError, Span, StrInput, Tag, options,
 };
 
 use crate::diagnostics::{Diagnostic, Pos};
@@ -46,11 +47,51 @@ pub struct Node {
 /// which an ordered map would compare over and over. The map holds more than the parsed
 /// value itself, so each entry is kept small: the pointer without spare capacity, the
 /// positions in 32 bits (inputs are capped at 64 MiB), `Node`s made on lookup.
+///
+/// A catalog is parsed without its full map: positions are only asked for when there is a
+/// problem to show (or a file to edit), and recording every node's cost a third of
+/// `validate`. Such a map holds the nodes at most `SHALLOW` segments deep (a client's own
+/// position, for links), the text of every plain scalar that is not a string (for
+/// `schema::coerce`), and parses the text again, recording everything, the first time a
+/// deeper position is asked for.
 #[derive(Debug, Default)]
 pub struct SourceMap {
+    /// Every node, or with `lazy` only the nodes at most `SHALLOW` segments deep.
     nodes: HashMap<Box<str>, Stored>,
+    lazy: Option<Box<Lazy>>,
 }
 
+/// Nodes this deep (`/spec/clients/7` is 3) are recorded by the first parse.
+const SHALLOW: usize = 3;
+
+/// What a map recorded on demand is rebuilt from.
+#[derive(Debug)]
+struct Lazy {
+    source: Source,
+    numbers: Numbers,
+    /// Pointer -> text of each plain scalar that resolved to a number, boolean or null.
+    plain: HashMap<Box<str>, Box<str>>,
+    /// Whether an alias copied a value: its nodes have no pointers of their own, so
+    /// `plain` does not cover every scalar of the tree.
+    aliased: bool,
+    full: OnceLock<HashMap<Box<str>, Stored>>,
+}
+
+impl Lazy {
+    /// The map of every node, from the text parsed again (it parsed before, so it does now).
+    fn record(&self) -> HashMap<Box<str>, Stored> {
+        let mut loader = Loader::new(&self.source, self.numbers, true);
+        let value = loader.document();
+        loader
+            .finish(value)
+            .map(|(_, map)| map.nodes)
+            .unwrap_or_default()
+    }
+}
+
+fn depth(pointer: &str) -> usize {
+    pointer.bytes().filter(|&b| b == b'/').count()
+}
 /// A `Node` as the map stores it.
 #[derive(Debug, Clone)]
 struct Stored {
@@ -99,8 +140,33 @@ impl From<&Stored> for Node {
 }
 
 impl SourceMap {
+    /// The table that answers for `pointer`: the shallow one when it is complete there.
+    fn table(&self, pointer: &str) -> &HashMap<Box<str>, Stored> {
+        match &self.lazy {
+            Some(lazy) if depth(pointer) > SHALLOW => lazy.full.get_or_init(|| lazy.record()),
+            _ => &self.nodes,
+        }
+    }
+
     pub fn get(&self, pointer: &str) -> Option<Node> {
-        self.nodes.get(pointer).map(Node::from)
+        self.table(pointer).get(pointer).map(Node::from)
+    }
+
+    /// The text of the plain scalar at `pointer`, if it resolved to a number, boolean or
+    /// null; without recording positions.
+    pub fn plain(&self, pointer: &str) -> Option<&str> {
+        match &self.lazy {
+            Some(lazy) => lazy.plain.get(pointer).map(AsRef::as_ref),
+            None => self.nodes.get(pointer).and_then(|s| s.plain.as_deref()),
+        }
+    }
+
+    /// Every plain scalar that resolved to a number, boolean or null, with its pointer,
+    /// when these are all the tree's non-string scalars (no alias copied any): walking
+    /// them is then enough to coerce the tree.
+    pub fn plain_scalars(&self) -> Option<impl Iterator<Item = (&str, &str)>> {
+        let lazy = self.lazy.as_ref().filter(|l| !l.aliased)?;
+        Some(lazy.plain.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
     }
 
     fn insert(&mut self, pointer: String, node: Node) {
@@ -130,7 +196,7 @@ impl SourceMap {
     pub fn locate(&self, pointer: &str) -> Option<Pos> {
         let mut p = pointer;
         loop {
-            if let Some(node) = self.nodes.get(p) {
+            if let Some(node) = self.table(p).get(p) {
                 return Some(Self::shown(node));
             }
             match p.rfind('/') {
@@ -142,8 +208,11 @@ impl SourceMap {
 
     /// The nodes under `prefix`, re-rooted so that `prefix` becomes the empty pointer.
     pub fn subtree(&self, prefix: &str) -> SourceMap {
-        let nodes = self
-            .nodes
+        let all = match &self.lazy {
+            Some(lazy) => lazy.full.get_or_init(|| lazy.record()),
+            None => &self.nodes,
+        };
+        let nodes = all
             .iter()
             .filter(|(k, _)| {
                 k.starts_with(prefix)
@@ -151,7 +220,7 @@ impl SourceMap {
             })
             .map(|(k, v)| (k[prefix.len()..].into(), v.clone()))
             .collect();
-        SourceMap { nodes }
+        SourceMap { nodes, lazy: None }
     }
 
     /// Like `locate`, but prefers the value over the key (for "this value is wrong").
@@ -200,25 +269,19 @@ enum Segment<'a> {
     Index(usize),
 }
 
-/// `pointer` extended by one segment, in one allocation: the loader makes one per node.
-fn child_pointer(pointer: &str, segment: Segment) -> String {
+/// Extends `pointer` by one segment; returns its length before, to truncate back to.
+fn push_segment(pointer: &mut String, segment: Segment) -> usize {
     use std::fmt::Write as _;
-    let extra = match segment {
-        Segment::Key(key) => key.len(),
-        Segment::Index(i) => i.checked_ilog10().map_or(1, |d| d as usize + 1),
-    };
-    // Exact, so that the map keeps the pointer without copying it again.
-    let mut child = String::with_capacity(pointer.len() + 1 + extra);
-    child.push_str(pointer);
-    child.push('/');
+    let len = pointer.len();
+    pointer.push('/');
     match segment {
-        Segment::Key(key) if key.contains(['~', '/']) => child.push_str(&escape_segment(key)),
-        Segment::Key(key) => child.push_str(key),
+        Segment::Key(key) if key.contains(['~', '/']) => pointer.push_str(&escape_segment(key)),
+        Segment::Key(key) => pointer.push_str(key),
         Segment::Index(i) => {
-            let _ = write!(child, "{i}");
+            let _ = write!(pointer, "{i}");
         }
     }
-    child
+    len
 }
 
 /// Parses a stream of documents separated by `---` lines, as tenantgen writes them (and as
@@ -268,17 +331,132 @@ pub fn parse(source: &Source) -> Result<Document, Vec<Diagnostic>> {
     parse_with(source, Numbers::Catalog)
 }
 
-/// Parses `source` as exactly one YAML document.
+/// Parses `source` as exactly one YAML document. The source map records deep positions
+/// only when first asked for them (see `SourceMap`).
 pub fn parse_with(source: &Source, numbers: Numbers) -> Result<Document, Vec<Diagnostic>> {
-    let mut loader = Loader::new(source, numbers);
+    let first = if source.text.len() < PIPE_BYTES {
+        load_lazily(Loader::new(source, numbers, false))
+    } else {
+        // The YAML parser is most of the time: it runs on another core while this one
+        // builds the tree from its events.
+        std::thread::scope(|s| {
+            let (events, piped) = std::sync::mpsc::sync_channel(PIPE_BATCHES);
+            s.spawn(move || pipe(&source.text, &events));
+            let mut loader = Loader::new(source, numbers, false);
+            loader.events = Events::Piped {
+                batches: piped,
+                batch: Vec::new().into_iter(),
+            };
+            load_lazily(loader)
+        })
+    };
+    match first {
+        Ok((value, mut map, plain, aliased)) => {
+            map.lazy = Some(Box::new(Lazy {
+                source: source.clone(),
+                numbers,
+                plain,
+                aliased,
+                full: OnceLock::new(),
+            }));
+            Ok(Document { value, map })
+        }
+        // Problems come from a parse that records every position: a duplicate key's hint
+        // names the line of the first one.
+        Err(_) => {
+            let mut loader = Loader::new(source, numbers, true);
+            let value = loader.document();
+            loader
+                .finish(value)
+                .map(|(value, map)| Document { value, map })
+        }
+    }
+}
+
+/// Texts this large are parsed on another thread (`pipe`); smaller ones are not worth one.
+const PIPE_BYTES: usize = 256 * 1024;
+/// Events sent to the loader at a time, and batches in flight: bounded, so a fast parser
+/// does not hold the whole stream's events.
+const PIPE_BATCH: usize = 4096;
+const PIPE_BATCHES: usize = 4;
+
+/// The document read by a loader that records shallow nodes only, with its plain scalars and
+/// whether an alias was expanded.
+type Lazily = (Value, SourceMap, HashMap<Box<str>, Box<str>>, bool);
+
+fn load_lazily(mut loader: Loader<'_>) -> Result<Lazily, Vec<Diagnostic>> {
     let value = loader.document();
+    let plain = std::mem::take(&mut loader.plain);
+    let aliased = loader.aliased;
     loader
         .finish(value)
-        .map(|(value, map)| Document { value, map })
+        .map(|(value, map)| (value, map, plain, aliased))
+}
+
+/// Parses `text`, sending its events in batches until the stream ends, the first error, or
+/// the loader stops listening (it met a problem of its own).
+fn pipe<'a>(text: &'a str, events: &std::sync::mpsc::SyncSender<Vec<ParseResult<'a>>>) {
+    let mut parser = parser(text);
+    loop {
+        let mut batch = Vec::with_capacity(PIPE_BATCH);
+        let mut last = false;
+        while batch.len() < PIPE_BATCH {
+            match parser.next_event() {
+                Some(event) => {
+                    last = event.is_err();
+                    batch.push(event);
+                    if last {
+                        break;
+                    }
+                }
+                None => {
+                    last = true;
+                    break;
+                }
+            }
+        }
+        if events.send(batch).is_err() || last {
+            return;
+        }
+    }
+}
+
+fn parser(text: &str) -> Parser<'_, StrInput<'_>> {
+    let options = options! {
+        flow_nesting_limit: MAX_DEPTH,
+        block_nesting_limit: MAX_DEPTH,
+        emit_comments: false,
+    };
+    Parser::new_from_str_with_options(text, options)
+}
+
+/// Where a loader's events come from.
+enum Events<'a> {
+    /// A parser on this thread.
+    Here(Box<Parser<'a, StrInput<'a>>>),
+    /// `pipe` on another thread; the batch being read.
+    Piped {
+        batches: std::sync::mpsc::Receiver<Vec<ParseResult<'a>>>,
+        batch: std::vec::IntoIter<ParseResult<'a>>,
+    },
+}
+
+impl<'a> Events<'a> {
+    fn next(&mut self) -> Option<ParseResult<'a>> {
+        match self {
+            Events::Here(parser) => parser.next_event(),
+            Events::Piped { batches, batch } => loop {
+                if let Some(event) = batch.next() {
+                    return Some(event);
+                }
+                *batch = batches.recv().ok()?.into_iter();
+            },
+        }
+    }
 }
 
 struct Loader<'a> {
-    parser: Parser<'a, StrInput<'a>>,
+    events: Events<'a>,
     source: &'a Source,
     anchors: HashMap<usize, Value>,
     map: SourceMap,
@@ -286,25 +464,32 @@ struct Loader<'a> {
     problems: Vec<Diagnostic>,
     alias_nodes: usize,
     numbers: Numbers,
+    /// The pointer of the node being read.
+    path: String,
+    /// Whether every node goes into `map`; otherwise only the shallow ones, and the text of
+    /// non-string plain scalars into `plain`.
+    record: bool,
+    plain: HashMap<Box<str>, Box<str>>,
+    /// Whether an alias was expanded.
+    aliased: bool,
 }
 
 type Fatal = Box<Diagnostic>;
 
 impl<'a> Loader<'a> {
-    fn new(source: &'a Source, numbers: Numbers) -> Self {
-        let options = options! {
-            flow_nesting_limit: MAX_DEPTH,
-            block_nesting_limit: MAX_DEPTH,
-            emit_comments: false,
-        };
+    fn new(source: &'a Source, numbers: Numbers, record: bool) -> Self {
         Loader {
-            parser: Parser::new_from_str_with_options(&source.text, options),
+            events: Events::Here(Box::new(parser(&source.text))),
             source,
             anchors: HashMap::new(),
             map: SourceMap::default(),
             problems: Vec::new(),
             alias_nodes: 0,
             numbers,
+            path: String::new(),
+            record,
+            plain: HashMap::new(),
+            aliased: false,
         }
     }
 
@@ -395,7 +580,7 @@ impl<'a> Loader<'a> {
     }
 
     fn next(&mut self) -> Result<(Event<'a>, Span), Fatal> {
-        match self.parser.next_event() {
+        match self.events.next() {
             Some(Ok(ev)) => Ok(ev),
             Some(Err(e)) => Err(self.scan_error(&e)),
             None => Err(Box::new(
@@ -440,7 +625,7 @@ impl<'a> Loader<'a> {
         let value = self.only_document(
             "file",
             "a catalog is exactly one document: remove the `---` separator and what follows, or merge the documents",
-            |l| l.node(String::new(), None, 0),
+            |l| l.node_at("", None, 0),
         )?;
         value.ok_or_else(|| {
             Box::new(
@@ -451,17 +636,36 @@ impl<'a> Loader<'a> {
         })
     }
 
-    /// Reads one node whose first event is next, recording it at `pointer`.
-    fn node(&mut self, pointer: String, key: Option<Pos>, depth: usize) -> Result<Value, Fatal> {
+    /// Reads one node whose first event is next, recording it at `self.path`.
+    fn node(&mut self, key: Option<Pos>, depth: usize) -> Result<Value, Fatal> {
         let (event, span) = self.next()?;
-        self.node_from(event, span, pointer, key, depth)
+        self.node_from(event, span, key, depth)
     }
 
+    /// `node` at `pointer`, from the top of a document.
+    fn node_at(&mut self, pointer: &str, key: Option<Pos>, depth: usize) -> Result<Value, Fatal> {
+        pointer.clone_into(&mut self.path);
+        self.node(key, depth)
+    }
+
+    /// `node_from` at `pointer`, from the top of a document.
+    fn node_from_at(
+        &mut self,
+        event: Event<'a>,
+        span: Span,
+        pointer: &str,
+        key: Option<Pos>,
+        depth: usize,
+    ) -> Result<Value, Fatal> {
+        pointer.clone_into(&mut self.path);
+        self.node_from(event, span, key, depth)
+    }
+
+    /// Reads the node that starts with `event`, recording it at `self.path`.
     fn node_from(
         &mut self,
         event: Event<'a>,
         span: Span,
-        pointer: String,
         key: Option<Pos>,
         depth: usize,
     ) -> Result<Value, Fatal> {
@@ -480,7 +684,7 @@ impl<'a> Loader<'a> {
                 if let Some(tag) = tag.as_deref() {
                     if !tag.is_yaml_core_schema_tag("str") {
                         return Err(self.fail_field(
-                            &pointer,
+                            &self.path,
                             &span.start,
                             format!("the YAML tag `{}` is not supported", tag.original()),
                             "remove the tag; quote the value if it must be a string",
@@ -496,23 +700,26 @@ impl<'a> Loader<'a> {
                 }
             }
             Event::SequenceStart(_, anchor, tag) => {
-                self.collection_tag(tag.as_deref(), "seq", &span.start, &pointer, key)?;
+                self.collection_tag(tag.as_deref(), "seq", &span.start, &self.path, key)?;
                 let mut items = Vec::new();
                 loop {
                     let (ev, sp) = self.next()?;
                     if matches!(ev, Event::SequenceEnd) {
                         break;
                     }
-                    let child = child_pointer(&pointer, Segment::Index(items.len()));
-                    items.push(self.node_from(ev, sp, child, None, depth + 1)?);
+                    let len = push_segment(&mut self.path, Segment::Index(items.len()));
+                    let item = self.node_from(ev, sp, None, depth + 1);
+                    self.path.truncate(len);
+                    items.push(item?);
                 }
                 (Value::Array(items), anchor)
             }
             Event::MappingStart(_, anchor, tag) => {
-                self.collection_tag(tag.as_deref(), "map", &span.start, &pointer, key)?;
-                (self.mapping(&pointer, depth)?, anchor)
+                self.collection_tag(tag.as_deref(), "map", &span.start, &self.path, key)?;
+                (self.mapping(depth)?, anchor)
             }
             Event::Alias(id) => {
+                self.aliased = true;
                 let value = self.anchors.get(&id).cloned().unwrap_or(Value::Null);
                 self.alias_nodes += count_nodes(&value);
                 if self.alias_nodes > MAX_ALIAS_NODES {
@@ -537,21 +744,30 @@ impl<'a> Loader<'a> {
         if anchor != 0 {
             self.anchors.insert(anchor, value.clone());
         }
-        let end = span.end.byte_offset().unwrap_or(start.offset);
-        self.map.insert(
-            pointer,
-            Node {
-                key,
-                value: start,
-                start: start.offset,
-                end,
-                plain,
-            },
-        );
+        if !self.record
+            && let Some(text) = &plain
+        {
+            self.plain
+                .insert(self.path.as_str().into(), text.as_str().into());
+        }
+        if self.record || depth <= SHALLOW {
+            let end = span.end.byte_offset().unwrap_or(start.offset);
+            self.map.insert(
+                self.path.clone(),
+                Node {
+                    key,
+                    value: start,
+                    start: start.offset,
+                    end,
+                    plain,
+                },
+            );
+        }
         Ok(value)
     }
 
-    fn mapping(&mut self, pointer: &str, depth: usize) -> Result<Value, Fatal> {
+    /// The entries of the mapping at `self.path`, up to its end.
+    fn mapping(&mut self, depth: usize) -> Result<Value, Fatal> {
         let mut object = Map::new();
         loop {
             let (ev, span) = self.next()?;
@@ -561,7 +777,7 @@ impl<'a> Loader<'a> {
                     if let Some(tag) = tag.as_deref().filter(|t| !t.is_yaml_core_schema_tag("str"))
                     {
                         return Err(self.fail_field(
-                            &format!("{pointer}/{}", escape_segment(&text)),
+                            &format!("{}/{}", self.path, escape_segment(&text)),
                             &span.start,
                             format!("the YAML tag `{}` is not supported", tag.original()),
                             "remove the tag from the key",
@@ -579,9 +795,9 @@ impl<'a> Loader<'a> {
                 }
             };
             let key_pos = self.pos(&span.start);
-            let child = child_pointer(pointer, Segment::Key(&key));
+            let len = push_segment(&mut self.path, Segment::Key(&key));
             if object.contains_key(&key) {
-                let first = self.map.get(&child).and_then(|n| n.key);
+                let first = self.map.get(&self.path).and_then(|n| n.key);
                 let hint = match first {
                     Some(p) => format!("`{key}` is first set at line {}; keep one of them", p.line),
                     None => format!("keep one `{key}`"),
@@ -589,19 +805,21 @@ impl<'a> Loader<'a> {
                 self.problems.push(
                     Diagnostic::error("yaml-duplicate-key", format!("duplicate key `{key}`"))
                         .at(&self.source.name, Some(key_pos))
-                        .field(field_name(&child))
+                        .field(field_name(&self.path))
                         .hint(hint),
                 );
                 // Read and drop the repeated value so parsing (and reporting) can go on.
                 let mut ignored = SourceMap::default();
                 std::mem::swap(&mut ignored, &mut self.map);
-                let result = self.node(child, Some(key_pos), depth + 1);
+                let result = self.node(Some(key_pos), depth + 1);
                 std::mem::swap(&mut ignored, &mut self.map);
+                self.path.truncate(len);
                 result?;
                 continue;
             }
-            let value = self.node(child, Some(key_pos), depth + 1)?;
-            object.insert(key, value);
+            let value = self.node(Some(key_pos), depth + 1);
+            self.path.truncate(len);
+            object.insert(key, value?);
         }
         Ok(Value::Object(object))
     }
@@ -626,7 +844,7 @@ pub fn parse_resource_list(
     source: &Source,
     mut item: impl FnMut(Value, Pos),
 ) -> Result<ResourceList, Vec<Diagnostic>> {
-    let mut loader = Loader::new(source, Numbers::Go);
+    let mut loader = Loader::new(source, Numbers::Go, true);
     let list = loader.resource_list(&mut item);
     loader.finish(list).map(|(list, _)| list)
 }
@@ -653,7 +871,7 @@ impl Loader<'_> {
         let (event, span) = self.next()?;
         if !matches!(event, Event::MappingStart(_, _, None)) {
             // Not a plain mapping (so hardly a ResourceList): read whole, then split.
-            let mut value = self.node_from(event, span, String::new(), None, 0)?;
+            let mut value = self.node_from_at(event, span, "", None, 0)?;
             let map = std::mem::take(&mut self.map);
             let mut config = None;
             if let Some(object) = value.as_object_mut() {
@@ -719,7 +937,7 @@ impl Loader<'_> {
                             first.line
                         )),
                 );
-                self.node(child.clone(), Some(key_pos), 1)?;
+                self.node_at(&child, Some(key_pos), 1)?;
                 self.map = SourceMap::default();
                 continue;
             }
@@ -731,7 +949,7 @@ impl Loader<'_> {
                 }
                 "functionConfig" => {
                     self.numbers = Numbers::Catalog;
-                    let value = self.node(child.clone(), Some(key_pos), 1);
+                    let value = self.node_at(&child, Some(key_pos), 1);
                     self.numbers = Numbers::Go;
                     config = Some(Document {
                         value: value?,
@@ -739,7 +957,7 @@ impl Loader<'_> {
                     });
                 }
                 _ => {
-                    let value = self.node(child.clone(), Some(key_pos), 1)?;
+                    let value = self.node_at(&child, Some(key_pos), 1)?;
                     top.insert(key, value);
                 }
             }
@@ -767,7 +985,7 @@ impl Loader<'_> {
     fn items(&mut self, key_pos: Pos, item: ItemSink) -> Result<Option<Value>, Fatal> {
         let (event, span) = self.next()?;
         if !matches!(event, Event::SequenceStart(_, 0, None)) {
-            let value = self.node_from(event, span, "/items".into(), Some(key_pos), 1)?;
+            let value = self.node_from_at(event, span, "/items", Some(key_pos), 1)?;
             if let Value::Array(entries) = value {
                 for (i, entry) in entries.into_iter().enumerate() {
                     let at = self.map.locate_value(&format!("/items/{i}"));
@@ -796,7 +1014,7 @@ impl Loader<'_> {
                 return Ok(None);
             }
             let child = format!("/items/{n}");
-            let value = self.node_from(ev, sp, child.clone(), None, 2)?;
+            let value = self.node_from_at(ev, sp, &child, None, 2)?;
             let at = self.map.get(&child).map_or(start, |node| node.value);
             self.map = SourceMap::default();
             item(value, at);
@@ -912,6 +1130,83 @@ mod tests {
 
     fn load(text: &str) -> Result<Document, Vec<Diagnostic>> {
         parse(&Source::from_text("t.yaml", text))
+    }
+
+    /// A catalog-like text larger than `PIPE_BYTES`, so that it is parsed on two threads.
+    fn large(entries: usize) -> String {
+        let mut text = String::from("spec:\n  clients:\n");
+        for i in 0..entries {
+            text.push_str(&format!(
+                "    - name: c{i}\n      port: {i}\n      on: {}\n      versions: {{dev: \"1.{i}\"}}\n",
+                i % 2 == 0
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn large_texts_parsed_on_two_threads_read_as_on_one() {
+        let text = large(8000);
+        assert!(text.len() > PIPE_BYTES);
+        let source = Source::from_text("t.yaml", text);
+        let piped = parse(&source).expect("parses");
+        // Read by the piped loader, not by the fallback that records every position.
+        assert!(piped.map.lazy.is_some());
+        let mut one = Loader::new(&source, Numbers::Catalog, true);
+        let value = one.document();
+        let (value, map) = one.finish(value).expect("parses");
+        assert_eq!(piped.value, value);
+        for pointer in ["", "/spec/clients/7999", "/spec/clients/4000/versions/dev"] {
+            let (a, b) = (piped.map.get(pointer), map.get(pointer));
+            assert_eq!(
+                a.map(|n| (n.key, n.value, n.start, n.end)),
+                b.map(|n| (n.key, n.value, n.start, n.end)),
+                "{pointer}"
+            );
+        }
+        assert_eq!(piped.map.plain("/spec/clients/10/on"), Some("true"));
+    }
+
+    #[test]
+    fn errors_at_the_end_of_large_texts_keep_their_line() {
+        let mut text = large(8000);
+        let lines = text.lines().count();
+        text.push_str("    - name: x\n      port: 1\n      port: 2\n");
+        let errs = load(&text).expect_err("duplicate");
+        assert_eq!(errs[0].code, "yaml-duplicate-key");
+        assert_eq!(errs[0].pos.map(|p| (p.line, p.col)), Some((lines + 3, 7)));
+        assert_eq!(
+            errs[0].hint.as_deref(),
+            Some(
+                format!(
+                    "`port` is first set at line {}; keep one of them",
+                    lines + 2
+                )
+                .as_str()
+            )
+        );
+        text.push_str("    - name: y\n\tport: 1\n");
+        let errs = load(&text).expect_err("tab");
+        assert_eq!(errs.last().map(|d| d.code), Some("yaml-syntax"));
+        // The scanner stops at the plain scalar the tab follows.
+        assert_eq!(
+            errs.last().and_then(|d| d.pos).map(|p| (p.line, p.col)),
+            Some((lines + 4, 13))
+        );
+    }
+
+    #[test]
+    fn deep_positions_are_found_when_first_asked() {
+        let doc = load("a:\n  b:\n    c:\n      d: 1\n").expect("parses");
+        assert!(
+            doc.map
+                .lazy
+                .as_ref()
+                .is_some_and(|l| l.full.get().is_none())
+        );
+        let node = doc.map.get("/a/b/c/d").expect("mapped");
+        assert_eq!(node.key.map(|p| (p.line, p.col)), Some((4, 7)));
+        assert_eq!(doc.map.locate("/a/b/c/d/missing").map(|p| p.line), Some(4));
     }
 
     #[test]

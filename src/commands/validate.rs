@@ -35,6 +35,10 @@ pub fn run(args: &ValidateArgs) -> CommandResult {
             }
             line.push('\n');
             print_data(&line)?;
+            // The process ends here: freeing millions of small allocations one by one
+            // (a tenth of the run at 100,000 clients) would only give the memory back to
+            // an exiting process. The OS takes it back whole.
+            std::mem::forget(checked);
             Ok(EXIT_OK)
         }
         Err(problems) => {

@@ -26,7 +26,8 @@ impl Lint<'_> {
         let mut size = 0usize;
         for (key, value) in &client.config {
             size += key.len() + value.len();
-            let p = format!("{at}/config/{}", escape_segment(key));
+            // Written out only for a report: most keys are fine.
+            let p = || format!("{at}/config/{}", escape_segment(key));
             if key.len() > KEY_MAX || !key_re.as_ref().is_some_and(|r| r.is_match(key)) {
                 self.report(
                     Diagnostic::error(
@@ -34,7 +35,7 @@ impl Lint<'_> {
                         format!("config key `{key}` cannot be a ConfigMap key"),
                     )
                     .hint("use letters, digits, `-`, `_` and `.` only (at most 253 characters)"),
-                    &p,
+                    &p(),
                 );
             } else if key == "." || key.starts_with("..") {
                 self.report(
@@ -43,19 +44,19 @@ impl Lint<'_> {
                         format!("config key `{key}` cannot be a ConfigMap key: `.`, `..` and keys starting with `..` are reserved for the kubelet's own files"),
                     )
                     .hint("rename the key, e.g. `data` for `..data`"),
-                    &p,
+                    &p(),
                 );
             } else if secret_key.as_ref().is_some_and(|r| r.is_match(key)) {
                 self.report(
                     Diagnostic::error("config-secret", format!("config key `{key}` looks like a secret; ConfigMaps are readable by anyone who can read the namespace"))
                         .hint("store it in Vault and reference it under `secrets:` instead"),
-                    &p,
+                    &p(),
                 );
             } else if credential_pattern(value).is_some() {
                 self.report_value(
                     Diagnostic::error("config-secret", format!("the value of config key `{key}` looks like a credential"))
                         .hint("store it in Vault and reference it under `secrets:` instead; never commit credentials"),
-                    &p,
+                    &p(),
                 );
             }
         }

@@ -201,7 +201,7 @@ impl Lint<'_> {
 
     fn vault_path(&mut self, client: &raw::Client, s: &raw::SecretRef, p: &str, own: Option<&str>) {
         let path = &s.vault_path;
-        let pointer = format!("{p}/vaultPath");
+        let pointer = || [p, "/vaultPath"].concat();
         if path.split('/').any(|seg| seg == "." || seg == "..") {
             self.report_value(
                 Diagnostic::error(
@@ -212,7 +212,7 @@ impl Lint<'_> {
                     "write the path without `.`, `..` or `//`, under `{}`",
                     own.unwrap_or("the client's own prefix")
                 )),
-                &pointer,
+                &pointer(),
             );
             return;
         }
@@ -231,13 +231,13 @@ impl Lint<'_> {
                 .hint(format!(
                     "keep the client's secrets under `{own}`: every client reads Vault through the one shared ClusterSecretStore, so the prefix (`platform.vaultPathPrefix`) is what keeps tenants apart"
                 )),
-                &pointer,
+                &pointer(),
             );
         }
     }
 
     fn mount_path(&mut self, s: &raw::SecretRef, p: &str, mounts: &mut BTreeMap<String, String>) {
-        let pointer = format!("{p}/mountPath");
+        let pointer = || [p, "/mountPath"].concat();
         let written = &s.mount_path;
         let Some(segments) = mount_segments(written) else {
             self.report_value(
@@ -246,7 +246,7 @@ impl Lint<'_> {
                     format!("mount path `{written}` has a `..` segment"),
                 )
                 .hint("write the directory as an absolute path without `..`, such as `/var/run/secrets/db`"),
-                &pointer,
+                &pointer(),
             );
             return;
         };
@@ -269,7 +269,7 @@ impl Lint<'_> {
             };
             self.report_value(
                 Diagnostic::error("mount-shadows-system", message).hint(mount_hint),
-                &pointer,
+                &pointer(),
             );
             return;
         }
@@ -280,7 +280,7 @@ impl Lint<'_> {
                     format!("mount path `{written}` lies inside `{dir}`, {why}"),
                 )
                 .hint(mount_hint),
-                &pointer,
+                &pointer(),
             );
             return;
         }
@@ -321,13 +321,16 @@ impl Lint<'_> {
                     ),
                 )
             };
-            self.report_value(d.hint(mount_hint), &pointer);
+            self.report_value(d.hint(mount_hint), &pointer());
             return;
         }
         mounts.insert(path, s.name.clone());
     }
 
     pub(super) fn egress(&mut self, client: &raw::Client, at: &str) {
+        if client.egress.is_empty() {
+            return;
+        }
         let link_local: Vec<(Network, &str, &str)> = LINK_LOCAL
             .iter()
             .filter_map(|(cidr, shown, why)| Network::parse(cidr).map(|n| (n, *shown, *why)))
@@ -336,7 +339,9 @@ impl Lint<'_> {
             let entry = format!("{at}/egress/{j}");
             let p = format!("{entry}/cidr");
             let network = self.cidr(&e.cidr, &p);
-            if matches!(self.doc.value.pointer(&format!("{entry}/ports")), Some(Value::Array(a)) if a.is_empty())
+            // Only an entry without ports can have written `ports: []`.
+            if e.ports.is_empty()
+                && matches!(self.doc.value.pointer(&format!("{entry}/ports")), Some(Value::Array(a)) if a.is_empty())
             {
                 self.report_value(
                     Diagnostic::error(
@@ -376,12 +381,13 @@ impl Lint<'_> {
     pub(super) fn middlewares(&mut self, client: &raw::Client, at: &str, cx: &Context) {
         let has_basic_auth_secret = client.secrets.iter().any(|s| s.name == "basic-auth");
         for (j, m) in client.middlewares.iter().enumerate() {
-            let p = format!("{at}/middlewares/{j}");
+            // Written out only for a report.
+            let p = || format!("{at}/middlewares/{j}");
             if *m == Middleware::BasicAuth && !has_basic_auth_secret {
                 self.report_value(
                     Diagnostic::error("basic-auth-without-secret", "the `basic-auth` middleware needs a secret reference named `basic-auth`")
                         .hint("add `{name: basic-auth, vaultPath: <path holding `users`>, mountPath: /var/run/secrets/basic-auth}` to `secrets`"),
-                    &p,
+                    &p(),
                 );
             }
             let has_address = cx.platform.is_some_and(|p| {
@@ -393,7 +399,7 @@ impl Lint<'_> {
                 self.report_value(
                     Diagnostic::error("forward-auth-without-address", "the `forward-auth` middleware needs `platform.middlewares.forwardAuthAddress`")
                         .hint("set it to the auth URL of the OAuth proxy, e.g. `http://oauth2-proxy.ge-system.svc.cluster.local/oauth2/auth`"),
-                    &p,
+                    &p(),
                 );
             }
         }

@@ -32,7 +32,8 @@ const LABEL_MAX: usize = 63;
 impl Lint<'_> {
     pub(super) fn client_names(&mut self, client: &raw::Client, at: &str, cx: &Context) {
         let name = client.name.as_str();
-        let p = format!("{at}/name");
+        // Written out only for a report: most names are fine.
+        let p = || [at, "/name"].concat();
         let zone = cx.zones.as_deref().is_some_and(|zs| zs.contains(&name));
         if TREE_NAMES.contains(&name) || zone {
             let what = if zone {
@@ -51,7 +52,7 @@ impl Lint<'_> {
                     "rename the client (e.g. `{name}-site`); these names are taken by the tree: {}, and every zone name",
                     TREE_NAMES.join(", ")
                 )),
-                &p,
+                &p(),
             );
         }
         let namespace = namespace_of(client.hosting, name);
@@ -59,7 +60,7 @@ impl Lint<'_> {
             self.report_value(
                 Diagnostic::error("namespace-too-long", format!("namespace `{namespace}` is {} characters, more than the 63 Kubernetes allows", namespace.len()))
                     .hint(format!("shorten the client name to at most {} characters", LABEL_MAX - (namespace.len() - name.len()))),
-                &p,
+                &p(),
             );
         }
         for (j, s) in client.secrets.iter().enumerate() {

@@ -31,12 +31,17 @@ impl Lint<'_> {
                 );
             }
         }
-        let clients_ns: BTreeMap<String, &str> = clients
-            .iter()
-            .map(|(_, c)| (namespace_of(c.hosting, &c.name), c.name.as_str()))
-            .collect();
+        // Platform namespace -> the last client whose namespace it is: a map of the few
+        // platform namespaces, not of every client's.
+        let mut clients_ns: BTreeMap<&str, &str> = BTreeMap::new();
+        for (_, c) in clients {
+            let namespace = namespace_of(c.hosting, &c.name);
+            if let Some((ns, _)) = seen.get_key_value(namespace.as_str()) {
+                clients_ns.insert(ns, c.name.as_str());
+            }
+        }
         for (i, ns) in listed.iter().enumerate() {
-            if let Some(client) = clients_ns.get(&ns.name) {
+            if let Some(client) = clients_ns.get(ns.name.as_str()) {
                 self.report_value(
                     Diagnostic::error(
                         "platform-namespace-is-a-client-namespace",

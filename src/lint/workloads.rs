@@ -118,6 +118,92 @@ pub(super) fn routes(
     out
 }
 
+/// The hosts of `routes`, each once with the pointer it was written at, in the order
+/// `routes` first gives them, without a route per zone and workload: the host rules ask
+/// this of every client. Each list of hosts is read once, the first time a zone uses it.
+pub(super) fn written_hosts(
+    client: &raw::Client,
+    at: &str,
+    zones: &[&str],
+    domain: Option<&str>,
+) -> Hosts {
+    /// A list of hosts, by where it is written (as `routes` picks it).
+    #[derive(Clone, Copy, PartialEq)]
+    enum List<'c> {
+        Override(&'c str),
+        OverrideWorkload(&'c str, &'c str),
+        Workload(&'c str),
+        Client,
+        Default,
+    }
+    fn use_list<'c>(
+        lists: &mut Vec<(List<'c>, &'c [String])>,
+        list: List<'c>,
+        hosts: &'c [String],
+    ) {
+        if !lists.iter().any(|(l, _)| *l == list) {
+            lists.push((list, hosts));
+        }
+    }
+    let mut lists = Vec::new();
+    for &zone in zones {
+        let ov = client.overrides.get_key_value(zone);
+        let client_list = match ov.filter(|(_, o)| !o.hosts.is_empty()) {
+            Some((z, o)) => Some((List::Override(z), o.hosts.as_slice())),
+            None if !client.hosts.is_empty() => Some((List::Client, client.hosts.as_slice())),
+            None => domain.map(|_| (List::Default, &[][..])),
+        };
+        if client.workloads.is_empty() {
+            if let Some((list, hosts)) = client_list {
+                use_list(&mut lists, list, hosts);
+            }
+            continue;
+        }
+        for (name, w) in &client.workloads {
+            if w.kind != WorkloadKind::Http {
+                continue;
+            }
+            let wov = ov.and_then(|(z, o)| o.workloads.get(name).map(|w| (z, w)));
+            match wov.filter(|(_, o)| !o.hosts.is_empty()) {
+                Some((z, o)) => use_list(&mut lists, List::OverrideWorkload(z, name), &o.hosts),
+                None if !w.hosts.is_empty() => use_list(&mut lists, List::Workload(name), &w.hosts),
+                None => {
+                    if let Some((list, hosts)) = client_list {
+                        use_list(&mut lists, list, hosts);
+                    }
+                }
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (list, hosts) in lists {
+        let pointer = match list {
+            List::Override(z) => [&override_pointer(at, z), "/hosts"].concat(),
+            List::OverrideWorkload(z, name) => [
+                &override_pointer(at, z),
+                "/workloads/",
+                &escape_segment(name),
+                "/hosts",
+            ]
+            .concat(),
+            List::Workload(name) => [&workload_pointer(at, name), "/hosts"].concat(),
+            List::Client => [at, "/hosts"].concat(),
+            List::Default => {
+                if let Some(d) = domain {
+                    out.push((
+                        [&client.name, ".", d].concat(),
+                        [at, "/name"].concat(),
+                        true,
+                    ));
+                }
+                continue;
+            }
+        };
+        out.extend(listed(hosts, &pointer));
+    }
+    out
+}
+
 /// Hosts with the pointer each was written at, and whether it is the implicit default.
 type Hosts = Vec<(String, String, bool)>;
 
@@ -125,7 +211,13 @@ fn listed(hosts: &[String], pointer: &str) -> Hosts {
     hosts
         .iter()
         .enumerate()
-        .map(|(j, h)| (model::normalize_host(h), format!("{pointer}/{j}"), false))
+        .map(|(j, h)| {
+            use std::fmt::Write as _;
+            let mut at = String::with_capacity(pointer.len() + 4);
+            at.push_str(pointer);
+            let _ = write!(at, "/{j}");
+            (model::normalize_host(h), at, false)
+        })
         .collect()
 }
 
