@@ -845,8 +845,22 @@ pub fn parse_resource_list(
     mut item: impl FnMut(Value, Pos),
 ) -> Result<ResourceList, Vec<Diagnostic>> {
     let mut loader = Loader::new(source, Numbers::Go, true);
-    let list = loader.resource_list(&mut item);
-    loader.finish(list).map(|(list, _)| list)
+    if source.text.len() < PIPE_BYTES {
+        let list = loader.resource_list(&mut item);
+        return loader.finish(list).map(|(list, _)| list);
+    }
+    // As in `parse_with`: the YAML parser runs on another core while this one builds the
+    // values from its events and hands the items over.
+    std::thread::scope(|s| {
+        let (events, piped) = std::sync::mpsc::sync_channel(PIPE_BATCHES);
+        s.spawn(move || pipe(&source.text, &events));
+        loader.events = Events::Piped {
+            batches: piped,
+            batch: Vec::new().into_iter(),
+        };
+        let list = loader.resource_list(&mut item);
+        loader.finish(list).map(|(list, _)| list)
+    })
 }
 
 type ItemSink<'s> = &'s mut dyn FnMut(Value, Pos);
@@ -1165,6 +1179,49 @@ mod tests {
             );
         }
         assert_eq!(piped.map.plain("/spec/clients/10/on"), Some("true"));
+    }
+
+    /// A ResourceList over `PIPE_BYTES` is read with the parser on another thread: the items,
+    /// their positions, the config and its positions are those of the one-thread loader, and
+    /// a problem at its end keeps its line.
+    #[test]
+    fn large_resource_lists_parsed_on_two_threads_read_as_on_one() {
+        let mut text =
+            String::from("apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n");
+        for i in 0..6000 {
+            text.push_str(&format!(
+                "  - apiVersion: v1\n    kind: ConfigMap\n    metadata: {{name: cm-{i}}}\n    data: {{mode: 0644}}\n"
+            ));
+        }
+        text.push_str("functionConfig:\n  kind: ClientCatalog\n  spec: {port: 0644}\n");
+        assert!(text.len() > PIPE_BYTES);
+        let source = Source::from_text("<stdin>", text.clone());
+        let read = |piped: bool| {
+            let mut items = Vec::new();
+            let mut loader = Loader::new(&source, Numbers::Go, true);
+            let list = if piped {
+                parse_resource_list(&source, |v, at| items.push((v, at.line)))
+            } else {
+                let list = loader.resource_list(&mut |v, at| items.push((v, at.line)));
+                loader.finish(list).map(|(list, _)| list)
+            }
+            .expect("parses");
+            let config = list.config.expect("config");
+            (items, config.value, config.map.locate("/spec/port"))
+        };
+        let (piped, one) = (read(true), read(false));
+        assert_eq!(piped.0.len(), 6000);
+        assert_eq!(
+            piped.0[5999].0["data"]["mode"], 420,
+            "Go reads 0644 as octal"
+        );
+        assert_eq!(piped, one);
+        let lines = text.lines().count();
+        text.push_str("  spec: {}\n");
+        let errs = parse_resource_list(&Source::from_text("<stdin>", text), |_, _| {})
+            .expect_err("duplicate");
+        assert_eq!(errs[0].code, "yaml-duplicate-key");
+        assert_eq!(errs[0].pos.map(|p| p.line), Some(lines + 1));
     }
 
     #[test]
