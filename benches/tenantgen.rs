@@ -11,7 +11,22 @@ use tenantgen::{check, diff, krm, layout, render, report, source::Source, synthe
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The machine the figures come from, printed before them (the README quotes both).
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|l| l.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    format!("Machine: {cores} cores, {cpu}")
+}
+
 fn stages(c: &mut Criterion) {
+    eprintln!("{}", machine());
     let mut group = c.benchmark_group("stages");
     group.sample_size(10);
     for n in [100usize, 1_000] {
