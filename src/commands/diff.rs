@@ -286,68 +286,84 @@ fn git_each(repo: &Path, args: &[&str], mut each: impl FnMut(&str)) -> bool {
 /// The working tree's paths under `output` that git's index cannot vouch for: changed since
 /// staged (or gone), and untracked (ignored ones included). Asked on a thread started before
 /// the catalogs are checked: git's walk over a large tree then costs no time of its own.
-fn unsure_paths(repo: PathBuf, output: &Path) -> std::thread::JoinHandle<Vec<String>> {
+/// The paths come NUL-separated in one string: an untracked tree lists every file.
+fn unsure_paths(repo: PathBuf, output: &Path) -> std::thread::JoinHandle<String> {
     let out = output.display().to_string();
     std::thread::spawn(move || {
-        let mut paths = Vec::new();
+        let mut paths = String::new();
         for args in [
             &["diff-files", "--name-only", "-z", "--", &out][..],
             &["ls-files", "--others", "-z", "--", &out][..],
         ] {
-            let mut listed = Vec::new();
-            if git_each(&repo, args, |p| listed.push(p.to_owned())) {
-                paths.append(&mut listed);
+            let mut listed = String::new();
+            let ok = git_each(&repo, args, |p| {
+                listed.push_str(p);
+                listed.push('\0');
+            });
+            if ok {
+                paths.push_str(&listed);
             }
         }
         paths
     })
 }
 
-/// One zone of the committed tree as git knows it. A zone of a large tree lists a hundred
-/// thousand files: their paths are held one after another in one string, each with its blob
-/// id as bytes, sorted for lookup, instead of a map of strings.
-#[derive(Default)]
-struct ZoneIds {
-    /// The paths, relative to the output directory, one after another.
+/// Paths, each with a value, held one after another in one string and sorted for lookup: a
+/// zone of a large tree lists a hundred thousand files, and a map of strings would cost
+/// several times their bytes.
+struct Listed<T> {
     paths: String,
-    /// (start and end of the path in `paths`, blob id, whether head renders it), sorted by
-    /// path.
-    entries: Vec<(u32, u32, Oid, bool)>,
-    /// Working tree files git cannot vouch for: changed since staged (or gone), untracked
-    /// (ignored ones included), or not regular files. They are read.
-    unsure: BTreeSet<String>,
+    /// (start and end of the path in `paths`, value, whether it was taken), sorted by path
+    /// once sealed.
+    entries: Vec<(u32, u32, T, bool)>,
 }
 
-impl ZoneIds {
-    fn path(&self, e: &(u32, u32, Oid, bool)) -> &str {
+impl<T> Default for Listed<T> {
+    fn default() -> Self {
+        Listed {
+            paths: String::new(),
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<T: Copy> Listed<T> {
+    fn path(&self, e: &(u32, u32, T, bool)) -> &str {
         self.paths.get(e.0 as usize..e.1 as usize).unwrap_or("")
     }
 
-    fn push(&mut self, rel: &str, id: Oid) {
+    fn push(&mut self, rel: &str, value: T) {
         let start = self.paths.len();
         self.paths.push_str(rel);
-        // Past 4 GiB of paths the offsets would wrap: such a path is left unknown, read or
-        // rendered as missing, never matched against another's id.
+        // Past 4 GiB of paths the offsets would wrap: such a path is left out (unknown to
+        // git, so read or rendered as missing), never mistaken for another.
         if let (Ok(a), Ok(b)) = (u32::try_from(start), u32::try_from(self.paths.len())) {
-            self.entries.push((a, b, id, false));
+            self.entries.push((a, b, value, false));
         }
     }
 
-    /// Sorts the entries for `take`; a path git cannot vouch for is not looked up by id.
-    fn seal(&mut self) {
+    /// Sorts the entries for lookup, once each, keeping the paths `keep` accepts.
+    fn seal(&mut self, keep: impl Fn(&str) -> bool) {
         let mut entries = std::mem::take(&mut self.entries);
         entries.sort_by(|a, b| self.path(a).cmp(self.path(b)));
         entries.dedup_by(|a, b| self.path(a) == self.path(b));
-        entries.retain(|e| !self.unsure.contains(self.path(e)));
+        entries.retain(|e| keep(self.path(e)));
         self.entries = entries;
     }
 
-    /// The blob id listed for `rel`, the first time it is asked for.
-    fn take(&mut self, rel: &str) -> Option<Oid> {
-        let i = self
-            .entries
+    fn find(&self, rel: &str) -> Option<usize> {
+        self.entries
             .binary_search_by(|e| self.path(e).cmp(rel))
-            .ok()?;
+            .ok()
+    }
+
+    fn contains(&self, rel: &str) -> bool {
+        self.find(rel).is_some()
+    }
+
+    /// The value listed for `rel`, the first time it is asked for.
+    fn take(&mut self, rel: &str) -> Option<T> {
+        let i = self.find(rel)?;
         let e = &mut self.entries[i];
         if e.3 {
             return None;
@@ -356,12 +372,31 @@ impl ZoneIds {
         Some(e.2)
     }
 
-    /// The listed files no one asked for, with their blob ids.
-    fn left(&self) -> impl Iterator<Item = (String, Oid)> + '_ {
+    /// The listed paths no one took, with their values.
+    fn left(&self) -> impl Iterator<Item = (String, T)> + '_ {
         self.entries
             .iter()
             .filter(|e| !e.3)
             .map(|e| (self.path(e).to_owned(), e.2))
+    }
+}
+
+/// One zone of the committed tree as git knows it.
+#[derive(Default)]
+struct ZoneIds {
+    /// Relative path -> blob id.
+    ids: Listed<Oid>,
+    /// Working tree files git cannot vouch for: changed since staged (or gone), untracked
+    /// (ignored ones included), or not regular files. They are read.
+    unsure: Listed<()>,
+}
+
+impl ZoneIds {
+    /// Sorts both lists; a path git cannot vouch for is not looked up by id.
+    fn seal(&mut self) {
+        self.unsure.seal(|_| true);
+        let unsure = &self.unsure;
+        self.ids.seal(|p| !unsure.contains(p));
     }
 }
 
@@ -373,7 +408,7 @@ fn committed_ids(
     output: &Path,
     head_rev: Option<&str>,
     head: &Checked,
-    unsure: Option<Vec<String>>,
+    unsure: Option<String>,
 ) -> BTreeMap<String, ZoneIds> {
     let out = output.display().to_string();
     let zones_of = || -> BTreeMap<String, ZoneIds> {
@@ -391,10 +426,8 @@ fn committed_ids(
         let zone = rel.split('/').next().unwrap_or("");
         if let Some(z) = zones.get_mut(zone) {
             match id {
-                Some(id) => z.push(rel, id),
-                None => {
-                    z.unsure.insert(rel.to_owned());
-                }
+                Some(id) => z.ids.push(rel, id),
+                None => z.unsure.push(rel, ()),
             }
         }
     };
@@ -425,8 +458,10 @@ fn committed_ids(
     if !listed {
         zones = zones_of();
     }
-    for path in unsure.into_iter().flatten() {
-        place(&mut zones, &path, None);
+    for path in unsure.iter().flat_map(|u| u.split('\0')) {
+        if !path.is_empty() {
+            place(&mut zones, path, None);
+        }
     }
     for z in zones.values_mut() {
         z.seal();
@@ -447,7 +482,7 @@ fn stale_files(
     head_rev: Option<&str>,
     catalog_abs: &Path,
     head: &Checked,
-    unsure: Option<std::thread::JoinHandle<Vec<String>>>,
+    unsure: Option<std::thread::JoinHandle<String>>,
 ) -> Result<Vec<String>, CommandError> {
     let root = repo.join(output);
     let scope = render::scope(&root, head, None)?;
@@ -464,14 +499,14 @@ fn stale_files(
             if gate.is_some() && is_client_file(&rel) {
                 gate = None;
             }
-            if let Some(id) = z.take(&rel) {
+            if let Some(id) = z.ids.take(&rel) {
                 if id != id.of_blob_like(content.as_bytes()) {
                     ask.push((rel, id));
                 }
             } else if head_rev.is_none() {
                 // Read as render would: a file that is not tenantgen's is left alone by
                 // render, so it is never stale; a missing one is.
-                z.unsure.remove(&rel);
+                z.unsure.take(&rel);
                 let stale_here = match scope.existing(&rel)? {
                     Some(bytes) => {
                         bytes != content.as_bytes()
@@ -492,8 +527,8 @@ fn stale_files(
         })?;
         drop(gate);
         // What head no longer renders but the committed tree still holds.
-        ask.extend(z.left());
-        for rel in std::mem::take(&mut z.unsure) {
+        ask.extend(z.ids.left());
+        for (rel, ()) in z.unsure.left() {
             if committed_is_owned(repo, output, head_rev, &rel) {
                 stale.push(rel);
             }
