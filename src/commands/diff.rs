@@ -300,7 +300,10 @@ fn unsure_paths(repo: PathBuf, output: &Path) -> std::thread::JoinHandle<String>
                 listed.push_str(p);
                 listed.push('\0');
             });
-            if ok {
+            // Moved, not copied, when it is the first: an untracked tree's listing is large.
+            if ok && paths.is_empty() {
+                paths = listed;
+            } else if ok {
                 paths.push_str(&listed);
             }
         }
