@@ -821,6 +821,8 @@ pub fn run(args: &DiffArgs) -> CommandResult {
         (Compare::Rendered, Some(text)) => base_first(&head_name, &head_text, &base_source, text),
         _ => BaseFirst::No,
     };
+    // Read again below only when the base was not checked first.
+    let base_text = base_text.filter(|_| matches!(first, BaseFirst::No));
     let (mut head, head_lines) = without_document(check_side(head_name, head_text, "head")?);
     print_problems(&head.warnings);
     head.source = Source::from_text(String::new(), String::new());
