@@ -242,21 +242,23 @@ fn owned_blobs(repo: &Path, ids: &BTreeSet<String>) -> BTreeSet<String> {
     owned
 }
 
-/// Runs git with `args` and calls `each` with every NUL-separated entry of its output as it
-/// comes (a listing of a large tree is tens of megabytes, never held whole). Whether git
-/// succeeded: when not, the caller drops what it was given.
-fn git_each(repo: &Path, args: &[&str], mut each: impl FnMut(&str)) -> bool {
-    use std::io::BufRead as _;
-    let Ok(mut child) = Command::new("git")
+/// Starts git with `args`, its output piped.
+fn spawn_git(repo: &Path, args: &[&str]) -> Option<std::process::Child> {
+    Command::new("git")
         .args(args)
         .current_dir(repo)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
-    else {
-        return false;
-    };
+        .ok()
+}
+
+/// Calls `each` with every NUL-separated entry of a started git's output as it comes (a
+/// listing of a large tree is tens of megabytes, never held whole). Whether git succeeded:
+/// when not, the caller drops what it was given.
+fn read_each(mut child: std::process::Child, mut each: impl FnMut(&str)) -> bool {
+    use std::io::BufRead as _;
     let mut read_all = false;
     if let Some(stdout) = child.stdout.take() {
         let mut out = std::io::BufReader::with_capacity(1 << 16, stdout);
@@ -283,32 +285,59 @@ fn git_each(repo: &Path, args: &[&str], mut each: impl FnMut(&str)) -> bool {
     child.wait().is_ok_and(|s| s.success()) && read_all
 }
 
-/// The working tree's paths under `output` that git's index cannot vouch for: changed since
-/// staged (or gone), and untracked (ignored ones included). Asked on a thread started before
-/// the catalogs are checked: git's walk over a large tree then costs no time of its own.
-/// The paths come NUL-separated in one string: an untracked tree lists every file.
-fn unsure_paths(repo: PathBuf, output: &Path) -> std::thread::JoinHandle<String> {
-    let out = output.display().to_string();
-    std::thread::spawn(move || {
+/// Runs git with `args` and calls `each` with every entry of its output (see `read_each`).
+fn git_each(repo: &Path, args: &[&str], each: impl FnMut(&str)) -> bool {
+    spawn_git(repo, args).is_some_and(|child| read_each(child, each))
+}
+
+/// Git listings started early and read late: git walks a large tree while the catalogs are
+/// checked, and what it found waits in git's own memory (a full pipe holds it) until the
+/// stale check reads it, instead of in ours while both catalogs are checked.
+struct Pending(Vec<std::process::Child>);
+
+impl Pending {
+    /// Every entry of each listing, one after another, NUL-separated; a listing whose git
+    /// failed is left out whole.
+    fn read(mut self) -> String {
         let mut paths = String::new();
-        for args in [
-            &["diff-files", "--name-only", "-z", "--", &out][..],
-            &["ls-files", "--others", "-z", "--", &out][..],
-        ] {
+        for child in std::mem::take(&mut self.0) {
             let mut listed = String::new();
-            let ok = git_each(&repo, args, |p| {
+            let ok = read_each(child, |p| {
                 listed.push_str(p);
                 listed.push('\0');
             });
-            // Moved, not copied, when it is the first: an untracked tree's listing is large.
-            if ok && paths.is_empty() {
-                paths = listed;
-            } else if ok {
+            if ok {
                 paths.push_str(&listed);
             }
         }
         paths
-    })
+    }
+}
+
+impl Drop for Pending {
+    /// A diff that fails before its stale check stops the listings it started.
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The working tree's paths under `output` that git's index cannot vouch for: changed since
+/// staged (or gone), and untracked (ignored ones included). Started before the catalogs are
+/// checked: git's walk over a large tree then costs no time of its own.
+fn unsure_paths(repo: &Path, output: &Path) -> Pending {
+    let out = output.display().to_string();
+    Pending(
+        [
+            &["diff-files", "--name-only", "-z", "--", &out][..],
+            &["ls-files", "--others", "-z", "--", &out][..],
+        ]
+        .into_iter()
+        .filter_map(|args| spawn_git(repo, args))
+        .collect(),
+    )
 }
 
 /// Paths, each with a value, held one after another in one string and sorted for lookup: a
@@ -485,7 +514,7 @@ fn stale_files(
     head_rev: Option<&str>,
     catalog_abs: &Path,
     head: &Checked,
-    unsure: Option<std::thread::JoinHandle<String>>,
+    unsure: Option<Pending>,
 ) -> Result<Vec<String>, CommandError> {
     let root = repo.join(output);
     let scope = render::scope(&root, head, None)?;
@@ -538,11 +567,7 @@ fn stale_files(
         }
         Ok((stale, ask))
     };
-    let unsure = match unsure.map(std::thread::JoinHandle::join) {
-        Some(Ok(paths)) => Some(paths),
-        Some(Err(_)) => return Err(CommandError::failure("the stale check failed")),
-        None => None,
-    };
+    let unsure = unsure.map(Pending::read);
     let zones: Vec<(String, ZoneIds)> = committed_ids(repo, output, head_rev, head, unsure)
         .into_iter()
         .collect();
@@ -807,7 +832,7 @@ pub fn run(args: &DiffArgs) -> CommandResult {
     let head_rev = args.head.as_deref();
     let unsure = head_rev
         .is_none()
-        .then(|| unsure_paths(repo.clone(), &args.output));
+        .then(|| unsure_paths(&repo, &args.output));
     let head_text = match head_rev {
         Some(h) => catalog_at(&repo, h, &rel)
             .ok_or_else(|| CommandError::failure(format!("`{rel}` does not exist at `{h}`")))?,
