@@ -70,7 +70,10 @@ mod flags;
 #[cfg(test)]
 mod tests;
 
-pub use compare::{DIFF_BUDGET, changed_clients, compare, compare_catalogs, render_side};
+pub use compare::{
+    DIFF_BUDGET, Fingerprint, KeptBase, changed_clients, compare, compare_catalogs, compare_kept,
+    render_side,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -211,23 +214,50 @@ pub struct Release {
     pub promoted_from: Option<String>,
 }
 
-/// Every version change between two catalogs.
-pub fn releases(base: &Checked, head: &Checked) -> Vec<Release> {
-    let mut zones: Vec<&str> = head.model.zones.iter().map(|z| z.name.as_str()).collect();
-    for z in &base.model.zones {
-        if !zones.contains(&z.name.as_str()) {
-            zones.push(&z.name);
+/// What the release list and the version flags read of a catalog: its zones and each
+/// client's versions. A diff keeps this much of a catalog it lets go before the other one is
+/// checked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Versions {
+    /// In promotion order, with whether each is production.
+    pub zones: Vec<(String, bool)>,
+    /// Client name -> zone -> version as written.
+    pub clients: BTreeMap<String, BTreeMap<String, String>>,
+}
+
+impl Versions {
+    pub fn of(c: &Checked) -> Self {
+        Versions {
+            zones: c
+                .model
+                .zones
+                .iter()
+                .map(|z| (z.name.clone(), z.production))
+                .collect(),
+            clients: c
+                .raw
+                .spec
+                .clients
+                .iter()
+                .map(|x| (x.name.clone(), x.versions.clone()))
+                .collect(),
         }
     }
-    let index = |c: &'_ Checked| -> BTreeMap<String, BTreeMap<String, String>> {
-        c.raw
-            .spec
-            .clients
-            .iter()
-            .map(|x| (x.name.clone(), x.versions.clone()))
-            .collect()
-    };
-    let (b, h) = (index(base), index(head));
+}
+
+/// Every version change between two catalogs.
+pub fn releases(base: &Checked, head: &Checked) -> Vec<Release> {
+    releases_of(&Versions::of(base), &Versions::of(head))
+}
+
+fn releases_of(base: &Versions, head: &Versions) -> Vec<Release> {
+    let mut zones: Vec<&str> = head.zones.iter().map(|(z, _)| z.as_str()).collect();
+    for (z, _) in &base.zones {
+        if !zones.contains(&z.as_str()) {
+            zones.push(z);
+        }
+    }
+    let (b, h) = (&base.clients, &head.clients);
     let none = BTreeMap::new();
     let names: BTreeSet<&String> = b.keys().chain(h.keys()).collect();
     let mut out = Vec::new();

@@ -9,12 +9,12 @@ use serde_json::Value;
 use super::flags::{Hosts, flag, object_flags, version_flags};
 use super::{
     CLIENT_REMOVED, Change, Counts, Flag, Key, Object, ObjectChange, Report, SCHEMA_VERSION,
-    Severity, Side, key_of, plural, releases,
+    Severity, Side, Versions, key_of, plural, releases_of,
 };
 use crate::catalog as raw;
 use crate::check::Checked;
 use crate::emit;
-use crate::model::{Catalog, Client, Zone};
+use crate::model::{Catalog, Client};
 use crate::render::{self, Options, Placed, Unit};
 
 /// Bytes of unified diff text a report keeps. The markdown shows at most one comment
@@ -88,13 +88,6 @@ pub fn render_side(checked: &Checked, only: Option<&BTreeSet<String>>) -> Side {
 pub fn compare_catalogs(base: &Checked, head: &Checked) -> Report {
     let only = changed_clients(&base.raw, &head.raw);
     let wanted = |c: &str| only.as_ref().is_none_or(|o| o.contains(c));
-    let mut zones: Vec<&str> = Vec::new();
-    for z in head.model.zones.iter().chain(&base.model.zones) {
-        if !zones.contains(&z.name.as_str()) {
-            zones.push(&z.name);
-        }
-    }
-    let mut cmp = Comparer::new(zones.iter().map(|z| (*z).to_owned()).collect());
     let (bc, hc) = (clients(&base.model), clients(&head.model));
     let names: BTreeSet<&str> = bc
         .keys()
@@ -102,47 +95,275 @@ pub fn compare_catalogs(base: &Checked, head: &Checked) -> Report {
         .copied()
         .filter(|n| wanted(n))
         .collect();
-    let options = Options::default();
-    for zone in zones {
-        fn find<'a>(c: &'a Checked, zone: &str) -> Option<&'a Zone> {
-            c.model.zones.iter().find(|z| z.name == zone)
-        }
-        let (bz, hz) = (find(base, zone), find(head, zone));
-        // The zone's own objects: the platform's and Flux's (Flux renders every client's
-        // Kustomization; those of clients that cannot differ are left out as they come).
-        let own = |c: &Checked, z: Option<&Zone>, index: &Clients| {
-            let mut side = Side::new();
-            if let Some(z) = z {
-                let _ = render::each_object(
-                    &c.model,
-                    z,
-                    &options,
-                    |_| false,
-                    |p| {
-                        if p.client.as_deref().is_none_or(wanted) {
-                            insert(&mut side, zone, p, index);
-                        }
-                        Ok::<(), std::convert::Infallible>(())
-                    },
-                );
-            }
-            side
-        };
-        cmp.sides(&own(base, bz, &bc), &own(head, hz, &hc));
-        for name in &names {
-            let objects = |c: &Checked, z: Option<&Zone>, index: &Clients| {
-                let mut side = Side::new();
-                if let (Some(z), Some(client)) = (z, index.get(name)) {
-                    for p in render::client_objects(&c.model, z, client) {
-                        insert(&mut side, zone, p, index);
-                    }
-                }
-                side
-            };
-            cmp.sides(&objects(base, bz, &bc), &objects(head, hz, &hc));
+    compare_parts(
+        zone_names(
+            &head.model,
+            base.model.zones.iter().map(|z| z.name.as_str()),
+        ),
+        &names,
+        |zone, client| part(base, &bc, zone, client, &wanted),
+        |zone, client| part(head, &hc, zone, client, &wanted),
+        (&Versions::of(base), &Versions::of(head)),
+    )
+}
+
+/// Head's zones in order, then the zones only the base has.
+fn zone_names<'a>(head: &'a Catalog, base: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut zones: Vec<String> = Vec::new();
+    for z in head.zones.iter().map(|z| z.name.as_str()).chain(base) {
+        if !zones.iter().any(|x| x == z) {
+            zones.push(z.to_owned());
         }
     }
-    cmp.finish(Some((base, head)))
+    zones
+}
+
+/// One part of a catalog's rendering in `zone`: with no `client`, the zone's own objects (the
+/// platform's and Flux's; Flux renders every client's Kustomization, and those of clients that
+/// cannot differ are left out as they come), else that client's objects.
+fn part(
+    c: &Checked,
+    index: &Clients,
+    zone: &str,
+    client: Option<&str>,
+    wanted: &dyn Fn(&str) -> bool,
+) -> Side {
+    let mut side = Side::new();
+    let Some(z) = c.model.zones.iter().find(|z| z.name == zone) else {
+        return side;
+    };
+    match client {
+        None => {
+            let _ = render::each_object(
+                &c.model,
+                z,
+                &Options::default(),
+                |_| false,
+                |p| {
+                    if p.client.as_deref().is_none_or(wanted) {
+                        insert(&mut side, zone, p, index);
+                    }
+                    Ok::<(), std::convert::Infallible>(())
+                },
+            );
+        }
+        Some(name) => {
+            if let Some(client) = index.get(name) {
+                for p in render::client_objects(&c.model, z, client) {
+                    insert(&mut side, zone, p, index);
+                }
+            }
+        }
+    }
+    side
+}
+
+/// Compares two renderings part by part, zone by zone: each zone's own objects, then each of
+/// `names`' objects. `base` and `head` render (or hand over) one part when asked, so only
+/// one part of each side is held at a time.
+fn compare_parts(
+    zones: Vec<String>,
+    names: &BTreeSet<&str>,
+    mut base: impl FnMut(&str, Option<&str>) -> Side,
+    mut head: impl FnMut(&str, Option<&str>) -> Side,
+    versions: (&Versions, &Versions),
+) -> Report {
+    let mut cmp = Comparer::new(zones.clone());
+    for zone in &zones {
+        cmp.sides(&base(zone, None), &head(zone, None));
+        for name in names {
+            cmp.sides(&base(zone, Some(name)), &head(zone, Some(name)));
+        }
+    }
+    cmp.finish(Some(versions))
+}
+
+/// What a diff keeps of the base catalog, so that the head is checked after the base is let
+/// go and the two are never held together: the parts of its rendering that can differ (only
+/// `only`'s clients, a few when a pull request changes a few), those clients' catalog
+/// entries, and its zones and versions.
+pub struct KeptBase {
+    only: BTreeSet<String>,
+    /// The clients of `only` the base has.
+    names: BTreeSet<String>,
+    /// Its zones, in order.
+    zones: Vec<String>,
+    clients: BTreeMap<String, raw::Client>,
+    /// (zone, client or `None` for the zone's own objects) -> objects.
+    parts: BTreeMap<(String, Option<String>), Side>,
+    versions: Versions,
+    /// Set by `narrow`: the kept clients whose entries differ at head, and head's versions.
+    narrowed: Option<(BTreeSet<String>, Versions)>,
+}
+
+impl KeptBase {
+    /// Keeps what `compare_kept` needs of `base`, rendering only the clients in `only`: a
+    /// superset of the clients whose catalog entries differ at head (the rest render the same
+    /// on both sides).
+    pub fn of(base: &Checked, only: &BTreeSet<String>) -> Self {
+        let wanted = |c: &str| only.contains(c);
+        let index = clients(&base.model);
+        let mut parts = BTreeMap::new();
+        for z in &base.model.zones {
+            let own = part(base, &index, &z.name, None, &wanted);
+            parts.insert((z.name.clone(), None), own);
+            for name in index.keys().filter(|n| wanted(n)) {
+                let side = part(base, &index, &z.name, Some(name), &wanted);
+                parts.insert((z.name.clone(), Some((*name).to_owned())), side);
+            }
+        }
+        KeptBase {
+            only: only.clone(),
+            names: index
+                .keys()
+                .filter(|n| wanted(n))
+                .map(|n| (*n).to_owned())
+                .collect(),
+            zones: base.model.zones.iter().map(|z| z.name.clone()).collect(),
+            clients: base
+                .raw
+                .spec
+                .clients
+                .iter()
+                .filter(|c| wanted(&c.name))
+                .map(|c| (c.name.clone(), c.clone()))
+                .collect(),
+            parts,
+            versions: Versions::of(base),
+            narrowed: None,
+        }
+    }
+}
+
+impl KeptBase {
+    /// Reads what the comparison needs of head's catalog entries: which of the kept clients
+    /// differ, and head's versions. After this, `compare_kept` reads only head's model, so
+    /// the caller may let head's entries go first.
+    pub fn narrow(&mut self, head: &Checked) {
+        self.narrowed = Some(self.differ_at(head));
+        self.clients = BTreeMap::new();
+    }
+
+    fn differ_at(&self, head: &Checked) -> (BTreeSet<String>, Versions) {
+        let at_head: BTreeMap<&str, &raw::Client> = head
+            .raw
+            .spec
+            .clients
+            .iter()
+            .filter(|c| self.only.contains(&c.name))
+            .map(|c| (c.name.as_str(), c))
+            .collect();
+        let differ: BTreeSet<String> = self
+            .only
+            .iter()
+            .filter(|n| self.clients.get(*n) != at_head.get(n.as_str()).copied())
+            .cloned()
+            .collect();
+        (differ, Versions::of(head))
+    }
+}
+
+/// `compare_catalogs(base, head)` for a base kept by `KeptBase::of`: the same report, as long
+/// as the platform, the zones and every client outside the kept ones are the same at base and
+/// head (the caller knows it from the documents; see `Fingerprint`). Of the kept clients,
+/// only those whose catalog entries differ are compared, as `compare_catalogs` does.
+pub fn compare_kept(mut base: KeptBase, head: &Checked) -> Report {
+    let (differ, head_versions) = match base.narrowed.take() {
+        Some(narrowed) => narrowed,
+        None => base.differ_at(head),
+    };
+    let wanted = |c: &str| differ.contains(c);
+    let hc = clients(&head.model);
+    let names: BTreeSet<&str> = base
+        .names
+        .iter()
+        .map(String::as_str)
+        .chain(hc.keys().copied())
+        .filter(|n| wanted(n))
+        .collect();
+    let versions = std::mem::take(&mut base.versions);
+    let zones = std::mem::take(&mut base.zones);
+    compare_parts(
+        zone_names(&head.model, zones.iter().map(String::as_str)),
+        &names,
+        |zone, client| {
+            let mut side = base
+                .parts
+                .remove(&(zone.to_owned(), client.map(str::to_owned)))
+                .unwrap_or_default();
+            if client.is_none() {
+                side.retain(|_, o| o.client.as_deref().is_none_or(wanted));
+            }
+            side
+        },
+        |zone, client| part(head, &hc, zone, client, &wanted),
+        (&versions, &head_versions),
+    )
+}
+
+/// What tells two catalog documents' clients apart before they are checked: a digest of
+/// everything but the clients, and one of each client's entry, by name. Taken from the parsed
+/// documents, so that the base can be checked, kept small (`KeptBase`) and let go before the
+/// head is checked. Equal digests mean equal entries; a client whose entry is written
+/// differently but means the same is only compared for nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    rest: [u8; 32],
+    clients: BTreeMap<String, [u8; 32]>,
+}
+
+impl Fingerprint {
+    /// `None` for a document that is not a catalog with named clients: the check says why.
+    pub fn of(doc: &Value) -> Option<Self> {
+        use sha2::Digest as _;
+        let digest = |v: &Value| -> Option<[u8; 32]> {
+            Some(sha2::Sha256::digest(serde_json::to_vec(v).ok()?).into())
+        };
+        let mut rest = sha2::Sha256::new();
+        for (k, v) in doc.as_object()? {
+            if k == "spec" {
+                for (sk, sv) in v.as_object()? {
+                    if sk != "clients" {
+                        rest.update(serde_json::to_vec(&(k, sk, sv)).ok()?);
+                    }
+                }
+            } else {
+                rest.update(serde_json::to_vec(&(k, v)).ok()?);
+            }
+        }
+        let mut clients = BTreeMap::new();
+        for c in doc
+            .pointer("/spec/clients")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let name = c.get("name").and_then(Value::as_str)?;
+            if clients.insert(name.to_owned(), digest(c)?).is_some() {
+                return None;
+            }
+        }
+        Some(Fingerprint {
+            rest: rest.finalize().into(),
+            clients,
+        })
+    }
+
+    /// The clients whose entries differ (or that one side lacks), or `None` when anything
+    /// else in the documents differs.
+    pub fn changed(&self, head: &Fingerprint) -> Option<BTreeSet<String>> {
+        if self.rest != head.rest {
+            return None;
+        }
+        let names: BTreeSet<&String> = self.clients.keys().chain(head.clients.keys()).collect();
+        Some(
+            names
+                .into_iter()
+                .filter(|n| self.clients.get(*n) != head.clients.get(*n))
+                .cloned()
+                .collect(),
+        )
+    }
 }
 
 /// The clients whose objects can differ between two catalogs, or `None` when anything can
@@ -225,7 +446,8 @@ pub fn compare(base: &Side, head: &Side, catalogs: Option<(&Checked, &Checked)>)
     }
     let mut cmp = Comparer::new(zones);
     cmp.sides(base, head);
-    cmp.finish(catalogs)
+    let versions = catalogs.map(|(b, h)| (Versions::of(b), Versions::of(h)));
+    cmp.finish(versions.as_ref().map(|(b, h)| (b, h)))
 }
 
 /// Where a change's diff ranks for keeping: flagged objects first, then by client (the
@@ -362,7 +584,7 @@ impl Comparer {
         }
     }
 
-    fn finish(mut self, catalogs: Option<(&Checked, &Checked)>) -> Report {
+    fn finish(mut self, catalogs: Option<(&Versions, &Versions)>) -> Report {
         let mut flags = self.removed_clients();
         flags.extend(self.hosts.flags());
         if let Some((b, h)) = catalogs {
@@ -396,7 +618,7 @@ impl Comparer {
             zone_order: Vec::new(),
             base_commit: None,
             head_commit: None,
-            releases: catalogs.map(|(b, h)| releases(b, h)).unwrap_or_default(),
+            releases: catalogs.map(|(b, h)| releases_of(b, h)).unwrap_or_default(),
         };
         report.order_zones(self.zone_order.iter().map(String::as_str));
         report

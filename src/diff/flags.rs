@@ -4,8 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::{Change, Flag, Key, Object, Severity, tag_of};
-use crate::check::Checked;
+use super::{Change, Flag, Key, Object, Severity, Versions, tag_of};
 
 /// The images of a workload's pod template, in container order: a Deployment's, Job's or
 /// other controller's template, or a CronJob's job template.
@@ -476,24 +475,14 @@ impl Hosts {
 
 /// Flags from the catalogs' versions: a promotion that skips a zone, and one client's version
 /// moving in several zones at once.
-pub(super) fn version_flags(base: &Checked, head: &Checked) -> Vec<Flag> {
+pub(super) fn version_flags(base: &Versions, head: &Versions) -> Vec<Flag> {
     let mut out = Vec::new();
-    let zones: Vec<String> = head.model.zones.iter().map(|z| z.name.clone()).collect();
-    // Each client's versions at base, by name: a scan per client is quadratic in the catalog.
-    let at_base: BTreeMap<&str, &BTreeMap<String, String>> = base
-        .raw
-        .spec
-        .clients
-        .iter()
-        .map(|x| (x.name.as_str(), &x.versions))
-        .collect();
+    let zones: Vec<String> = head.zones.iter().map(|(z, _)| z.clone()).collect();
+    let at_base = &base.clients;
     let none = BTreeMap::new();
-    for client in &head.raw.spec.clients {
-        let existed = at_base.contains_key(client.name.as_str());
-        let (b, h) = (
-            at_base.get(client.name.as_str()).copied().unwrap_or(&none),
-            &client.versions,
-        );
+    for (name, versions) in &head.clients {
+        let existed = at_base.contains_key(name);
+        let (b, h) = (at_base.get(name).unwrap_or(&none), versions);
         let moved: Vec<&String> = zones
             .iter()
             .filter(|z| h.get(*z).is_some_and(|v| b.get(*z) != Some(v)))
@@ -503,11 +492,11 @@ pub(super) fn version_flags(base: &Checked, head: &Checked) -> Vec<Flag> {
                 severity: Severity::Caution,
                 rule: "version-changed-in-several-zones",
                 zone: None,
-                client: Some(client.name.clone()),
+                client: Some(name.clone()),
                 object: None,
                 message: format!(
                     "`{}` changes version in {} at once; promote one zone at a time",
-                    client.name,
+                    name,
                     moved
                         .iter()
                         .map(|z| z.as_str())
@@ -527,7 +516,7 @@ pub(super) fn version_flags(base: &Checked, head: &Checked) -> Vec<Flag> {
                 .flatten()
                 .any(|v| tag_of(v) == new);
             if !known {
-                let severity = if head.model.zones[i].production {
+                let severity = if head.zones[i].1 {
                     Severity::Block
                 } else {
                     Severity::Caution
@@ -536,11 +525,11 @@ pub(super) fn version_flags(base: &Checked, head: &Checked) -> Vec<Flag> {
                     severity,
                     rule: "promotion-skips-zone",
                     zone: Some((*zone).clone()),
-                    client: Some(client.name.clone()),
+                    client: Some(name.clone()),
                     object: None,
                     message: format!(
                         "`{}` gets `{new}` in {zone}, which never ran in {prev}",
-                        client.name
+                        name
                     ),
                 });
             }

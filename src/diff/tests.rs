@@ -438,3 +438,109 @@ fn past_the_diff_budget_every_change_is_listed_and_flagged_diffs_are_kept_first(
             .all(|c| c.diff_omitted || c.change == Change::Removed)
     );
 }
+
+fn checked(text: &str) -> crate::check::Checked {
+    match crate::check::check_source(crate::source::Source::from_text("c.yaml", text)) {
+        Ok(c) => c,
+        Err(problems) => panic!("{problems:?}"),
+    }
+}
+
+fn fingerprint(text: &str) -> Fingerprint {
+    let source = crate::source::Source::from_text("c.yaml", text);
+    let doc = crate::yaml::parse(&source).expect("parses");
+    Fingerprint::of(&doc.value).expect("a catalog")
+}
+
+/// The synthetic catalog with `client`'s entry edited by `edit` (its lines, without the next
+/// client's).
+fn edit_client(text: &str, client: &str, edit: impl Fn(&str) -> String) -> String {
+    let start = text
+        .find(&format!("    - name: {client}\n"))
+        .expect("client");
+    let end = text[start..]
+        .find("\n    - name: ")
+        .map_or(text.len(), |i| start + i + 1);
+    format!(
+        "{}{}{}",
+        &text[..start],
+        edit(&text[start..end]),
+        &text[end..]
+    )
+}
+
+fn names(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|n| (*n).to_owned()).collect()
+}
+
+#[test]
+fn fingerprints_tell_which_clients_differ_and_anything_else_differing_is_everything() {
+    let base = crate::synthetic::catalog(20);
+    let fp = fingerprint(&base);
+    assert_eq!(fp.changed(&fp), Some(BTreeSet::new()));
+    let sizes = edit_client(&base, "client-00000", |c| {
+        c.replace("size: small", "size: medium")
+    });
+    let sizes = edit_client(&sizes, "client-00010", |c| {
+        c.replace("size: small", "size: large")
+    });
+    assert_eq!(
+        fp.changed(&fingerprint(&sizes)),
+        Some(names(&["client-00000", "client-00010"]))
+    );
+    let gone = edit_client(&base, "client-00004", |_| String::new());
+    let added = format!(
+        "{base}    - name: client-99999\n      hosting: shared\n      size: small\n      image: r/x\n      versions:\n        dev: \"1.0.0\"\n"
+    );
+    assert_eq!(
+        fp.changed(&fingerprint(&gone)),
+        Some(names(&["client-00004"]))
+    );
+    assert_eq!(
+        fingerprint(&added).changed(&fp),
+        Some(names(&["client-99999"]))
+    );
+    // Written differently, meaning the same: not a difference.
+    let quoted = edit_client(&base, "client-00000", |c| {
+        c.replace("size: small", "size: \"small\"")
+    });
+    assert_eq!(fp.changed(&fingerprint(&quoted)), Some(BTreeSet::new()));
+    // The platform reaches every client.
+    let platform = base.replace("domain: hosting.example.com", "domain: hosting.example.org");
+    assert_eq!(fp.changed(&fingerprint(&platform)), None);
+}
+
+#[test]
+fn a_kept_base_gives_the_report_of_both_catalogs_held_whole() {
+    let base_text = crate::synthetic::catalog(20);
+    let base = checked(&base_text);
+    let resized = edit_client(&base_text, "client-00005", |c| {
+        c.replace("size: small", "size: medium")
+    });
+    let heads = [
+        resized.clone(),
+        edit_client(&resized, "client-00001", |c| {
+            c.replace("dev: \"1.2.0\"", "dev: \"1.3.0\"")
+                .replace("staging: \"1.1.0\"", "staging: \"1.2.0\"")
+        }),
+        edit_client(&base_text, "client-00004", |_| String::new()),
+        format!(
+            "{base_text}    - name: client-99999\n      hosting: shared\n      size: small\n      image: r/x\n      versions:\n        dev: \"1.0.0\"\n"
+        ),
+    ];
+    for head_text in heads {
+        let head = checked(&head_text);
+        let whole = compare_catalogs(&base, &head);
+        assert!(whole.counts.total() > 0);
+        let only = fingerprint(&base_text)
+            .changed(&fingerprint(&head_text))
+            .expect("clients differ, nothing else");
+        assert_eq!(compare_kept(KeptBase::of(&base, &only), &head), whole);
+        // More clients kept than differ (an entry written differently): the same report.
+        let mut more = only.clone();
+        more.extend(names(&["client-00000", "client-00002", "client-00017"]));
+        let mut kept = KeptBase::of(&base, &more);
+        kept.narrow(&head);
+        assert_eq!(compare_kept(kept, &head), whole);
+    }
+}
