@@ -7,7 +7,9 @@
 //! all are renamed into place, so a full disk or a crash leaves every file old or new. A
 //! directory that does not exist yet is filled under a temporary name and renamed into place
 //! whole (see `Planner::add`), so a first render costs one rename per new directory rather
-//! than one per file.
+//! than one per file. A re-render lists the zones once (see `Listing`) and opens a file only
+//! where a regular file is listed, reading it only when its size is the rendered size, so an
+//! unchanged re-render costs four system calls per file and writes nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{File, FileType};
@@ -1010,17 +1012,14 @@ impl Listing {
     /// Every entry not taken, directories included, by path relative to the root.
     fn left(self) -> impl Iterator<Item = (String, FileType)> {
         self.dirs.into_iter().flat_map(|(dir, entries)| {
-            entries
-                .into_iter()
-                .filter(|e| !e.taken)
-                .map(move |e| {
-                    let rel = if dir.is_empty() {
-                        e.name.into_string()
-                    } else {
-                        format!("{dir}/{}", e.name)
-                    };
-                    (rel, e.kind)
-                })
+            entries.into_iter().filter(|e| !e.taken).map(move |e| {
+                let rel = if dir.is_empty() {
+                    e.name.into_string()
+                } else {
+                    format!("{dir}/{}", e.name)
+                };
+                (rel, e.kind)
+            })
         })
     }
 }
@@ -1177,6 +1176,47 @@ mod tests {
                 "{root}: {refused:?}"
             );
         }
+    }
+
+    /// A file is unchanged only when every byte matches: the size is compared first, and
+    /// a file of the rendered size is read whole, to its end.
+    #[test]
+    fn a_file_is_unchanged_only_when_every_byte_matches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("out");
+        let content = format!("{OWNED_PREFIX}\nkind: Service\n");
+        let mut same_size = content.clone().into_bytes();
+        let last = same_size.len() - 2;
+        same_size[last] = b'X';
+        let cases: [(&str, Vec<u8>); 4] = [
+            ("same", content.clone().into_bytes()),
+            ("same-size", same_size),
+            ("longer", format!("{content}#").into_bytes()),
+            ("shorter", content.as_bytes()[..content.len() - 1].to_vec()),
+        ];
+        for (name, bytes) in &cases {
+            let path = root.join(format!("dev/tenants/{name}.yaml"));
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+            std::fs::write(&path, bytes).expect("written");
+        }
+        let scope = Scope::new(&root, ["dev".to_owned()]).expect("scope");
+        let mut planner = Planner::new(scope, false);
+        for (name, _) in &cases {
+            planner
+                .add(format!("dev/tenants/{name}.yaml"), &content)
+                .expect("compared");
+        }
+        let plan = planner.finish().expect("planned");
+        assert_eq!(plan.unchanged, 1);
+        assert_eq!(
+            plan.update.iter().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "dev/tenants/longer.yaml",
+                "dev/tenants/same-size.yaml",
+                "dev/tenants/shorter.yaml"
+            ]
+        );
+        assert!(plan.create.is_empty() && plan.remove.is_empty());
     }
 
     /// Every name under `dir`, recursively, relative to it.

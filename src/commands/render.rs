@@ -196,8 +196,10 @@ fn not_zones(out: &Path, checked: &Checked) -> Vec<String> {
 }
 
 fn is_client_file(rel: &str) -> bool {
-    let parts: Vec<&str> = rel.split('/').collect();
-    parts.len() >= 4 && parts[1] == "tenants"
+    // Asked of every file: no list of the parts is made.
+    let mut parts = rel.split('/');
+    parts.next();
+    parts.next() == Some("tenants") && parts.nth(1).is_some()
 }
 
 pub fn run(args: &RenderArgs) -> CommandResult {
