@@ -7,7 +7,9 @@
 //! all are renamed into place, so a full disk or a crash leaves every file old or new. A
 //! directory that does not exist yet is filled under a temporary name and renamed into place
 //! whole (see `Planner::add`), so a first render costs one rename per new directory rather
-//! than one per file.
+//! than one per file. A re-render lists the zones once (see `Listing`) and opens a file only
+//! where a regular file is listed, reading it only when its size is the rendered size, so an
+//! unchanged re-render costs four system calls per file and writes nothing.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs::{File, FileType};
@@ -399,13 +401,6 @@ impl Scope {
         }
         Ok(path)
     }
-
-    /// Removes temporaries a crashed run left in the zones. Never follows a symlink: a
-    /// symlinked directory is not part of the tree tenantgen manages.
-    pub fn clean_stale_temporaries(&self) {
-        let zones: Vec<String> = self.zones.iter().cloned().collect();
-        clean_stale_temporaries(&self.root, &zones);
-    }
 }
 
 /// What a render changes. When it was planned with staging, every new content already sits in
@@ -529,13 +524,32 @@ fn refuse_symlinks(root: &Path, rel: &str) -> Result<(), TreeError> {
 /// tree never has to be held in memory whole. The scope refuses symlinks, special files and
 /// hand-written files before anything is staged for them; an error leaves the staged files
 /// to the plan's drop.
+///
+/// The zones are listed once, when the first file comes (see [`Listing`]): the listing answers
+/// what each path is without a `stat` per file or directory, a file is opened only when the
+/// listing has a regular file there, and what is left of it at the end is what the catalog
+/// no longer produces, so the tree is not walked a second time.
 #[derive(Debug)]
 pub struct Planner {
     plan: Plan,
     stage: bool,
-    wanted: BTreeSet<String>,
-    /// Directories seen to be real directories (not symlinks) or made by this run: under
-    /// the lock, a directory is looked at once, not once per file below it.
+    /// What the zones held when the run began. `None` until the first file comes.
+    listing: Option<Listing>,
+    /// The directory whose ancestors were last seen to be real directories: files come
+    /// directory by directory, so each directory is looked up once, not once per file.
+    checked_parent: String,
+    /// Zone directories this run made (they were missing, so nothing below them is listed).
+    made_zones: HashSet<String>,
+    /// The directory files are being read from, opened once for all of them (relative to
+    /// the root): each file is opened by its name in it, not walked to from the root.
+    reading: Option<(String, rustix::fd::OwnedFd)>,
+    /// Whether `O_NOATIME` may be asked for (only the files' owner or root may): reading a
+    /// file must not make the kernel write its inode back.
+    noatime: bool,
+    /// One buffer every existing file is read into, reused from file to file.
+    buf: Vec<u8>,
+    /// Directories seen to be real directories (not symlinks) or made by this run, for
+    /// staging changed files beside their targets.
     dirs: HashSet<PathBuf>,
     /// Directories that did not exist when first reached -> where their files are written
     /// (with staging, a temporary directory renamed into place by `apply`; without, none:
@@ -548,8 +562,20 @@ pub struct Planner {
     pid: u32,
 }
 
+/// What the disk holds where a file is wanted.
+enum Found {
+    Missing,
+    Same,
+    /// A regular file with other bytes; `owned` when it starts with tenantgen's header.
+    Differs {
+        owned: bool,
+    },
+}
+
 impl Planner {
     /// `stage`: write the temporaries of phase one (render); without it only compare (check).
+    /// With staging, the temporaries a crashed run left in the zones are removed when the
+    /// zones are listed.
     pub fn new(scope: Scope, stage: bool) -> Self {
         Planner {
             plan: Plan {
@@ -562,7 +588,12 @@ impl Planner {
                 staging: Staging::default(),
             },
             stage,
-            wanted: BTreeSet::new(),
+            listing: None,
+            checked_parent: String::new(),
+            made_zones: HashSet::new(),
+            reading: None,
+            noatime: true,
+            buf: Vec::new(),
             dirs: HashSet::new(),
             fresh: BTreeMap::new(),
             fresh_dirs: HashSet::new(),
@@ -580,78 +611,172 @@ impl Planner {
             .find(|&i| self.fresh.contains_key(&rel[..i]))
     }
 
-    /// What is at `rel` now, like `Scope::existing`, looking at each directory on the way
-    /// once per run. The first directory found missing becomes fresh: with staging it is
-    /// created under a temporary name (a zone's own directory is created as it is: it is
-    /// empty, so no file in it is old or new yet), and nothing below it is looked at again.
-    fn existing(&mut self, rel: &str, path: &Path) -> Result<Option<Vec<u8>>, TreeError> {
-        let scope = &self.plan.scope;
-        scope.check_in_zone(rel)?;
-        let root = scope.root().to_path_buf();
-        if self.dirs.insert(root.clone())
-            && root
-                .symlink_metadata()
-                .is_ok_and(|m| m.file_type().is_symlink())
-        {
-            self.dirs.remove(&root);
-            return Err(TreeError::Symlink(root));
+    /// The listing, made when first asked for.
+    fn listing(&mut self) -> Result<&mut Listing, TreeError> {
+        if self.listing.is_none() {
+            self.listing = Some(Listing::scan(&self.plan.scope, self.stage)?);
         }
-        let parts: Vec<&str> = rel.split('/').collect();
-        let mut dir = root.clone();
-        let mut dir_len = 0;
-        for (depth, part) in parts[..parts.len() - 1].iter().enumerate() {
-            dir.push(part);
-            dir_len += part.len() + usize::from(depth > 0);
-            if self.dirs.contains(&dir) {
-                continue;
-            }
-            match dir.symlink_metadata() {
-                Ok(m) if m.file_type().is_symlink() => return Err(TreeError::Symlink(dir)),
-                Ok(m) if m.is_dir() => {
-                    self.dirs.insert(dir.clone());
+        Ok(self.listing.get_or_insert_default())
+    }
+
+    /// What is at `rel` now compared with `want`, like `Scope::existing`, looking at each
+    /// directory on the way once per run. The first directory found missing becomes fresh:
+    /// with staging it is created under a temporary name (a zone's own directory is created
+    /// as it is: it is empty, so no file in it is old or new yet), and nothing below it is
+    /// looked at again.
+    fn compare(&mut self, rel: &str, want: &[u8]) -> Result<Found, TreeError> {
+        self.plan.scope.check_in_zone(rel)?;
+        self.listing()?;
+        let root = self.plan.scope.root();
+        // `check_in_zone` saw a `/` in `rel`.
+        let parent_len = rel.rfind('/').unwrap_or(0);
+        if self.checked_parent != rel[..parent_len] {
+            let listing = self.listing.get_or_insert_default();
+            for (depth, (end, _)) in rel[..=parent_len].match_indices('/').enumerate() {
+                let dir = &rel[..end];
+                if self.made_zones.contains(dir) {
+                    continue;
                 }
-                // A file where a directory is expected: reading below reports it.
-                Ok(_) => break,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    let fresh = rel[..dir_len].to_owned();
-                    if !self.stage {
-                        self.fresh.insert(fresh, None);
-                    } else if depth == 0 {
-                        make_dirs(&dir, &mut self.plan.staging.made)?;
-                        self.dirs.insert(dir.clone());
-                        continue;
-                    } else {
-                        let tmp = tmp_path(&dir, self.pid);
-                        std::fs::create_dir(&tmp).map_err(io("create", &tmp))?;
-                        self.plan
-                            .staging
-                            .staged_dirs
-                            .push((tmp.clone(), dir.clone()));
-                        self.fresh.insert(fresh, Some(tmp));
+                match listing.ancestor(dir) {
+                    Ancestor::Symlink => return Err(TreeError::Symlink(root.join(dir))),
+                    Ancestor::Dir => {}
+                    // A file where a directory is expected: reading below reports it.
+                    Ancestor::Other => {
+                        return Ok(match read_regular(&root.join(rel))? {
+                            None => Found::Missing,
+                            Some(bytes) if bytes == want => Found::Same,
+                            Some(bytes) => Found::Differs {
+                                owned: bytes.starts_with(OWNED_PREFIX.as_bytes()),
+                            },
+                        });
                     }
-                    return Ok(None);
+                    Ancestor::Missing => {
+                        let path = root.join(dir);
+                        if !self.stage {
+                            self.fresh.insert(dir.to_owned(), None);
+                        } else if depth == 0 {
+                            make_dirs(&path, &mut self.plan.staging.made)?;
+                            self.made_zones.insert(dir.to_owned());
+                            self.dirs.insert(path);
+                            continue;
+                        } else {
+                            let tmp = tmp_path(&path, self.pid);
+                            std::fs::create_dir(&tmp).map_err(io("create", &tmp))?;
+                            self.plan.staging.staged_dirs.push((tmp.clone(), path));
+                            self.fresh.insert(dir.to_owned(), Some(tmp));
+                        }
+                        return Ok(Found::Missing);
+                    }
                 }
-                Err(_) => break,
+            }
+            rel[..parent_len].clone_into(&mut self.checked_parent);
+        }
+        let listing = self.listing.get_or_insert_default();
+        match listing.take(rel) {
+            None => Ok(Found::Missing),
+            Some(ft) => {
+                check_kind(&root.join(rel), &ft)?;
+                self.read_compare(rel, parent_len, want)
             }
         }
-        read_regular(path)
+    }
+
+    /// Compares the regular file `rel` with `want`: opened by its name in its directory,
+    /// never through a symlink, its type checked again on the descriptor, and read whole
+    /// only when its size is `want`'s.
+    fn read_compare(
+        &mut self,
+        rel: &str,
+        parent_len: usize,
+        want: &[u8],
+    ) -> Result<Found, TreeError> {
+        use rustix::fs::{Mode, OFlags};
+        let root = self.plan.scope.root();
+        let parent = &rel[..parent_len];
+        let dir = match &self.reading {
+            Some((p, fd)) if p == parent => fd,
+            _ => {
+                let path = root.join(parent);
+                let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+                let fd = match rustix::fs::open(&path, flags, Mode::empty()) {
+                    Ok(fd) => fd,
+                    Err(rustix::io::Errno::NOENT) => return Ok(Found::Missing),
+                    Err(rustix::io::Errno::LOOP | rustix::io::Errno::NOTDIR) => {
+                        return Err(TreeError::Symlink(path));
+                    }
+                    Err(e) => return Err(io("open", &path)(e.into())),
+                };
+                &self.reading.insert((parent.to_owned(), fd)).1
+            }
+        };
+        let name = &rel[parent_len + 1..];
+        let flags =
+            OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+        let mut opened = if self.noatime {
+            rustix::fs::openat(dir, name, flags | OFlags::NOATIME, Mode::empty())
+        } else {
+            Err(rustix::io::Errno::PERM)
+        };
+        if matches!(opened, Err(rustix::io::Errno::PERM)) {
+            self.noatime = false;
+            opened = rustix::fs::openat(dir, name, flags, Mode::empty());
+        }
+        let file = match opened {
+            Ok(fd) => File::from(fd),
+            Err(rustix::io::Errno::NOENT) => return Ok(Found::Missing),
+            Err(rustix::io::Errno::LOOP) => return Err(TreeError::Symlink(root.join(rel))),
+            Err(e) => return Err(io("open", &root.join(rel))(e.into())),
+        };
+        let meta = file.metadata().map_err(io("read", &root.join(rel)))?;
+        check_kind(&root.join(rel), &meta.file_type())?;
+        // Another size is another content: only the header is read, to see whose it is.
+        let same_size = usize::try_from(meta.len()).is_ok_and(|n| n == want.len());
+        let wanted = if same_size {
+            want.len() + 1
+        } else {
+            OWNED_PREFIX.len()
+        };
+        if self.buf.len() < wanted {
+            self.buf.resize(wanted, 0);
+        }
+        let mut got = 0;
+        while got < wanted {
+            let n = match (&file).read(&mut self.buf[got..wanted]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(io("read", &root.join(rel))(e)),
+            };
+            got += n;
+            // One byte more than the size is asked for: a read that stops at the size is
+            // at the end, without another read to be told so.
+            if n == 0 || (same_size && got == want.len()) {
+                break;
+            }
+        }
+        let bytes = &self.buf[..got];
+        Ok(if same_size && bytes == want {
+            Found::Same
+        } else {
+            Found::Differs {
+                owned: bytes.starts_with(OWNED_PREFIX.as_bytes()),
+            }
+        })
     }
 
     /// One desired file, by path relative to the root.
     pub fn add(&mut self, rel: String, content: &str) -> Result<(), TreeError> {
-        let path = self.plan.scope.root().join(&rel);
-        let existing = match self.fresh_ancestor(&rel) {
-            Some(_) => Ok(None),
-            None => self.existing(&rel, &path),
+        let found = match self.fresh_ancestor(&rel) {
+            Some(_) => Ok(Found::Missing),
+            None => self.compare(&rel, content.as_bytes()),
         };
         // A file in a directory this run found missing: nothing is there to compare, and
         // with staging it is written in place inside that directory's temporary, which is
         // renamed into place only once every file in it is whole and synced. Crash safety
         // needs no rename per file: until `apply`, no name under the target exists at all
-        // (a kill leaves the temporary directory, removed by the next run's
-        // `clean_stale_temporaries`), and after it every file is complete. A partial file
-        // is never visible under its final name, so none can be mistaken as complete.
-        if matches!(existing, Ok(None))
+        // (a kill leaves the temporary directory, removed by the next run's listing of the
+        // zones), and after it every file is complete. A partial file is never visible
+        // under its final name, so none can be mistaken as complete.
+        if matches!(found, Ok(Found::Missing))
             && let Some(top) = self.fresh_ancestor(&rel)
         {
             self.plan.scope.check_in_zone(&rel)?;
@@ -670,35 +795,36 @@ impl Planner {
                 f.write_all(content.as_bytes())
                     .map_err(io("write", &file))?;
             }
-            self.plan.create.insert(rel.clone());
-            self.wanted.insert(rel);
+            self.plan.create.insert(rel);
             return Ok(());
         }
-        let changed = match existing {
-            Ok(Some(existing)) if existing == content.as_bytes() => {
+        let path = || self.plan.scope.root().join(&rel);
+        let changed = match found {
+            Ok(Found::Same) => {
                 self.plan.unchanged += 1;
                 false
             }
-            Ok(Some(existing)) if !existing.starts_with(OWNED_PREFIX.as_bytes()) => {
+            Ok(Found::Differs { owned: false }) => {
                 if rel.ends_with("flux-system/gotk-sync.yaml") {
                     self.plan.foreign.insert(rel.clone());
                     false
                 } else {
-                    return Err(TreeError::NotOwned(path));
+                    return Err(TreeError::NotOwned(path()));
                 }
             }
-            Ok(Some(_)) => {
+            Ok(Found::Differs { owned: true }) => {
                 self.plan.update.insert(rel.clone());
                 true
             }
-            Ok(None) => {
+            Ok(Found::Missing) => {
                 self.plan.create.insert(rel.clone());
                 true
             }
-            Err(TreeError::Directory(_)) => return Err(TreeError::NotOwned(path)),
+            Err(TreeError::Directory(_)) => return Err(TreeError::NotOwned(path())),
             Err(e) => return Err(e),
         };
         if changed && self.stage {
+            let path = path();
             let staging = &mut self.plan.staging;
             if let Some(parent) = path.parent()
                 && !self.dirs.contains(parent)
@@ -711,17 +837,40 @@ impl Planner {
             staging.staged.push((tmp.clone(), path));
             f.write_all(content.as_bytes()).map_err(io("write", &tmp))?;
         }
-        self.wanted.insert(rel);
         Ok(())
     }
 
     /// The plan: owned files in the scope's zones that were not added are to be removed.
     /// With staging, every temporary is durable when this returns.
     pub fn finish(mut self) -> Result<Plan, TreeError> {
-        // Files about to be written are not opened again to see whose they are: only what
-        // the catalog no longer produces can be removed.
-        for rel in self.plan.scope.owned_files_except(&self.wanted)? {
-            if !self.wanted.contains(&rel) {
+        self.reading = None;
+        // What is left of the listing is what the catalog no longer produces; files about
+        // to be written were taken and are not opened again to see whose they are.
+        self.listing()?;
+        let listing = self.listing.take().unwrap_or_default();
+        let root = self.plan.scope.root().to_path_buf();
+        // Directory by directory, in order, so the first problem named is the same from run
+        // to run.
+        for (rel, ft) in listing.left() {
+            let path = root.join(&rel);
+            if !rel.contains('/') {
+                // A zone: anything but a directory there is not tenantgen's.
+                if ft.is_symlink() {
+                    return Err(TreeError::Symlink(path));
+                }
+                if !ft.is_dir() {
+                    check_kind(&path, &ft)?;
+                    return Err(TreeError::NotOwned(path));
+                }
+                continue;
+            }
+            if ft.is_dir() || ft.is_symlink() {
+                // A symlink tenantgen did not make is never followed; it is only an error
+                // where tenantgen would write (see `compare`).
+                continue;
+            }
+            check_kind(&path, &ft)?;
+            if !rel.ends_with(TMP_SUFFIX) && is_owned(&path)? {
                 self.plan.remove.insert(rel);
             }
         }
@@ -732,6 +881,146 @@ impl Planner {
             sync_filesystem(self.plan.scope.root())?;
         }
         Ok(self.plan)
+    }
+}
+
+/// What the zones held when a run began: each real directory (by path relative to the root,
+/// `""` for the root, where only the scope's zones are listed) with its entries sorted by
+/// name. A file is marked taken when the rendering names it; what is left at the end is
+/// what the catalog no longer produces. Names are kept per directory, not as whole paths:
+/// the listing of 315,536 files costs a third of what their paths would.
+#[derive(Debug, Default)]
+struct Listing {
+    dirs: BTreeMap<String, Vec<Entry>>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    name: Box<str>,
+    kind: FileType,
+    taken: bool,
+}
+
+/// What an ancestor of a wanted file is.
+enum Ancestor {
+    Dir,
+    Missing,
+    Symlink,
+    Other,
+}
+
+impl Listing {
+    /// Lists the scope's zones, symlinks and special files included and never followed,
+    /// never looking inside a temporary. With `clean`, the temporaries a crashed run left
+    /// are removed instead of listed (a special file with a temporary's name is listed: it
+    /// is refused like any other).
+    fn scan(scope: &Scope, clean: bool) -> Result<Self, TreeError> {
+        let root = scope.root();
+        if root
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(TreeError::Symlink(root.to_path_buf()));
+        }
+        let mut listing = Listing::default();
+        let mut zones = Vec::new();
+        for zone in &scope.zones {
+            let dir = root.join(zone);
+            let Ok(meta) = dir.symlink_metadata() else {
+                continue;
+            };
+            zones.push(Entry {
+                name: zone.as_str().into(),
+                kind: meta.file_type(),
+                taken: false,
+            });
+            if meta.is_dir() {
+                listing.list(root, zone.clone(), clean)?;
+            }
+        }
+        listing.dirs.insert(String::new(), zones);
+        Ok(listing)
+    }
+
+    /// Lists the directory `rel` and, depth first, the directories in it.
+    fn list(&mut self, root: &Path, rel: String, clean: bool) -> Result<(), TreeError> {
+        let dir = root.join(&rel);
+        let mut entries = Vec::new();
+        let mut below = Vec::new();
+        for entry in fs_err::read_dir(&dir).map_err(|e| TreeError::Io {
+            action: "list",
+            path: dir.clone(),
+            source: e,
+        })? {
+            let entry = entry.map_err(io("list", &dir))?;
+            let kind = entry.file_type().map_err(io("read", &entry.path()))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(TMP_SUFFIX) && special_kind(&kind).is_none() {
+                if clean && kind.is_dir() {
+                    // Made by a crashed run under a name nothing else uses;
+                    // `remove_dir_all` never follows a symlink inside it.
+                    let _ = std::fs::remove_dir_all(entry.path());
+                } else if clean && kind.is_file() {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+                continue;
+            }
+            if kind.is_dir() {
+                below.push(format!("{rel}/{name}"));
+            }
+            entries.push(Entry {
+                name: name.into(),
+                kind,
+                taken: false,
+            });
+        }
+        entries.sort_unstable_by(|a, b| a.name.cmp(&b.name));
+        self.dirs.insert(rel, entries);
+        for rel in below {
+            self.list(root, rel, clean)?;
+        }
+        Ok(())
+    }
+
+    /// The entry `rel` (a path with a `/`, or a zone), if the listing has one.
+    fn entry(&mut self, rel: &str) -> Option<&mut Entry> {
+        let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let entries = self.dirs.get_mut(dir)?;
+        let at = entries.binary_search_by(|e| (*e.name).cmp(name)).ok()?;
+        entries.get_mut(at)
+    }
+
+    fn ancestor(&mut self, rel: &str) -> Ancestor {
+        if self.dirs.contains_key(rel) {
+            return Ancestor::Dir;
+        }
+        match self.entry(rel) {
+            None => Ancestor::Missing,
+            Some(e) if e.kind.is_symlink() => Ancestor::Symlink,
+            // A directory that could not be listed is not one.
+            Some(_) => Ancestor::Other,
+        }
+    }
+
+    /// The type of the file `rel`, marked as taken; `None` when nothing is there.
+    fn take(&mut self, rel: &str) -> Option<FileType> {
+        let e = self.entry(rel)?;
+        e.taken = true;
+        Some(e.kind)
+    }
+
+    /// Every entry not taken, directories included, by path relative to the root.
+    fn left(self) -> impl Iterator<Item = (String, FileType)> {
+        self.dirs.into_iter().flat_map(|(dir, entries)| {
+            entries.into_iter().filter(|e| !e.taken).map(move |e| {
+                let rel = if dir.is_empty() {
+                    e.name.into_string()
+                } else {
+                    format!("{dir}/{}", e.name)
+                };
+                (rel, e.kind)
+            })
+        })
     }
 }
 
@@ -775,8 +1064,12 @@ pub fn apply(mut plan: Plan) -> Result<(), TreeError> {
             remove_empty_parents(&root.join(zone), &path);
         }
     }
-    // Makes the renames durable: a crash after `render` returns keeps the new tree.
-    let _ = sync_filesystem(&root);
+    // Makes the renames durable: a crash after `render` returns keeps the new tree. With
+    // nothing renamed or removed there is nothing to make durable, and a sync would wait
+    // for whatever else on the filesystem is being written back.
+    if !(dirs.is_empty() && staged.is_empty() && plan.remove.is_empty()) {
+        let _ = sync_filesystem(&root);
+    }
     Ok(())
 }
 
@@ -857,47 +1150,6 @@ fn remove_empty_parents(stop: &Path, file: &Path) {
     }
 }
 
-/// Removes temporaries a crashed run left in `scopes`. Never follows a symlink: a symlinked
-/// directory is not part of the tree tenantgen manages.
-fn clean_stale_temporaries(root: &Path, scopes: &[String]) {
-    fn real_dir(p: &Path) -> bool {
-        p.components()
-            .collect::<PathBuf>()
-            .symlink_metadata()
-            .is_ok_and(|m| m.is_dir())
-    }
-    fn clean(dir: &Path) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let temporary = p.to_string_lossy().ends_with(TMP_SUFFIX);
-            match e.file_type() {
-                // A new directory a crashed run was filling: `remove_dir_all` never
-                // follows a symlink inside it.
-                Ok(t) if t.is_dir() && temporary => {
-                    let _ = std::fs::remove_dir_all(&p);
-                }
-                Ok(t) if t.is_dir() => clean(&p),
-                Ok(t) if t.is_file() && temporary => {
-                    let _ = std::fs::remove_file(&p);
-                }
-                _ => {}
-            }
-        }
-    }
-    if !real_dir(root) {
-        return;
-    }
-    for scope in scopes {
-        let dir = root.join(scope);
-        if real_dir(&dir) {
-            clean(&dir);
-        }
-    }
-}
-
 /// The header all owned files begin with, re-exported for tests.
 pub fn header() -> &'static str {
     HEADER
@@ -924,6 +1176,47 @@ mod tests {
                 "{root}: {refused:?}"
             );
         }
+    }
+
+    /// A file is unchanged only when every byte matches: the size is compared first, and
+    /// a file of the rendered size is read whole, to its end.
+    #[test]
+    fn a_file_is_unchanged_only_when_every_byte_matches() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("out");
+        let content = format!("{OWNED_PREFIX}\nkind: Service\n");
+        let mut same_size = content.clone().into_bytes();
+        let last = same_size.len() - 2;
+        same_size[last] = b'X';
+        let cases: [(&str, Vec<u8>); 4] = [
+            ("same", content.clone().into_bytes()),
+            ("same-size", same_size),
+            ("longer", format!("{content}#").into_bytes()),
+            ("shorter", content.as_bytes()[..content.len() - 1].to_vec()),
+        ];
+        for (name, bytes) in &cases {
+            let path = root.join(format!("dev/tenants/{name}.yaml"));
+            std::fs::create_dir_all(path.parent().expect("parent")).expect("dir");
+            std::fs::write(&path, bytes).expect("written");
+        }
+        let scope = Scope::new(&root, ["dev".to_owned()]).expect("scope");
+        let mut planner = Planner::new(scope, false);
+        for (name, _) in &cases {
+            planner
+                .add(format!("dev/tenants/{name}.yaml"), &content)
+                .expect("compared");
+        }
+        let plan = planner.finish().expect("planned");
+        assert_eq!(plan.unchanged, 1);
+        assert_eq!(
+            plan.update.iter().map(String::as_str).collect::<Vec<_>>(),
+            [
+                "dev/tenants/longer.yaml",
+                "dev/tenants/same-size.yaml",
+                "dev/tenants/shorter.yaml"
+            ]
+        );
+        assert!(plan.create.is_empty() && plan.remove.is_empty());
     }
 
     /// Every name under `dir`, recursively, relative to it.

@@ -88,8 +88,21 @@ pub fn options(catalog_path: &Path, output: &Path, checked: &Checked, zone: &str
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
+    // The catalog's directory is listed once: a client without an entry there has no
+    // Component, and is not asked about three times per zone.
+    // (A directory that cannot be listed is asked about client by client.)
+    let present: Option<std::collections::HashSet<std::ffi::OsString>> =
+        std::fs::read_dir(&clients_dir)
+            .ok()
+            .map(|entries| entries.flatten().map(|e| e.file_name()).collect());
     let mut components = BTreeMap::new();
     for c in &checked.model.clients {
+        if present
+            .as_ref()
+            .is_some_and(|p| !p.contains(std::ffi::OsStr::new(&c.name)))
+        {
+            continue;
+        }
         let dir = clients_dir.join(&c.name);
         let has = KUSTOMIZATION_FILES.iter().any(|f| dir.join(f).is_file());
         if has {
@@ -183,8 +196,10 @@ fn not_zones(out: &Path, checked: &Checked) -> Vec<String> {
 }
 
 fn is_client_file(rel: &str) -> bool {
-    let parts: Vec<&str> = rel.split('/').collect();
-    parts.len() >= 4 && parts[1] == "tenants"
+    // Asked of every file: no list of the parts is made.
+    let mut parts = rel.split('/');
+    parts.next();
+    parts.next() == Some("tenants") && parts.nth(1).is_some()
 }
 
 pub fn run(args: &RenderArgs) -> CommandResult {
@@ -207,11 +222,9 @@ pub fn run(args: &RenderArgs) -> CommandResult {
     } else {
         Some(scope.lock()?)
     };
-    if !args.check {
-        scope.clean_stale_temporaries();
-    }
     // Files are compared (and, to render, staged) as they are made, so memory never holds
-    // the whole tree; any error below drops the planner and its temporaries with it.
+    // the whole tree; any error below drops the planner and its temporaries with it. The
+    // planner removes the temporaries a crashed run left when it lists the zones.
     let mut planner = tree::Planner::new(scope, !args.check);
     let mut renders_clients = false;
     let mut progress = Progress::new(if args.check { "checking" } else { "rendering" });
