@@ -509,53 +509,28 @@ impl<'w, 'a> ser::Serializer for Ser<'w, 'a> {
     }
 }
 
-impl ser::SerializeSeq for Block<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.end_sequence();
-        Ok(())
-    }
+/// The four ways serde writes a sequence (a seq, a tuple, a tuple struct, a tuple variant's
+/// fields) are one sequence here; their traits differ only in the element method's name.
+macro_rules! sequence {
+    ($trait:ident, $element:ident) => {
+        impl ser::$trait for Block<'_, '_> {
+            type Ok = ();
+            type Error = Error;
+            fn $element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.element(value)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.end_sequence();
+                Ok(())
+            }
+        }
+    };
 }
 
-impl ser::SerializeTuple for Block<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.end_sequence();
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleStruct for Block<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.end_sequence();
-        Ok(())
-    }
-}
-
-impl ser::SerializeTupleVariant for Block<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.end_sequence();
-        Ok(())
-    }
-}
+sequence!(SerializeSeq, serialize_element);
+sequence!(SerializeTuple, serialize_element);
+sequence!(SerializeTupleStruct, serialize_field);
+sequence!(SerializeTupleVariant, serialize_field);
 
 impl ser::SerializeMap for Block<'_, '_> {
     type Ok = ();
@@ -577,39 +552,30 @@ impl ser::SerializeMap for Block<'_, '_> {
     }
 }
 
-impl ser::SerializeStruct for Block<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.entry_key(Key::Field(key));
-        self.entry_value(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.end_mapping();
-        Ok(())
-    }
+/// A struct and a struct variant's fields are mapping entries keyed by field name.
+macro_rules! fields {
+    ($trait:ident) => {
+        impl ser::$trait for Block<'_, '_> {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                self.entry_key(Key::Field(key));
+                self.entry_value(value)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.end_mapping();
+                Ok(())
+            }
+        }
+    };
 }
 
-impl ser::SerializeStructVariant for Block<'_, '_> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.entry_key(Key::Field(key));
-        self.entry_value(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.end_mapping();
-        Ok(())
-    }
-}
+fields!(SerializeStruct);
+fields!(SerializeStructVariant);
 
 /// Writes a map key's text, as serde_json turns keys into strings: strings and characters
 /// as they are, integers and booleans in decimal. Anything else is refused (serde_json also

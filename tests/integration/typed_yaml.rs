@@ -32,28 +32,24 @@ fn every_rendered_object_is_written_exactly_as_its_tree() {
         for zone in &checked.model.zones {
             for p in render::zone(&checked.model, zone, &options) {
                 let value = p.value();
-                let (mut typed, mut tree) = (String::new(), String::new());
-                p.object.emit(&mut typed);
-                emit::document(&mut tree, &value);
-                assert_eq!(
-                    typed,
-                    tree,
-                    "{name} {}: {} {}",
-                    zone.name,
-                    p.kind(),
-                    p.name()
-                );
-                let (mut typed, mut tree) = (String::new(), String::new());
-                p.object.emit_item(&mut typed, 2);
-                emit::list_item(&mut tree, &value, 2);
-                assert_eq!(
-                    typed,
-                    tree,
-                    "{name} {}: {} {}",
-                    zone.name,
-                    p.kind(),
-                    p.name()
-                );
+                let mut pairs = [
+                    (String::new(), String::new()),
+                    (String::new(), String::new()),
+                ];
+                p.object.emit(&mut pairs[0].0);
+                emit::document(&mut pairs[0].1, &value);
+                p.object.emit_item(&mut pairs[1].0, 2);
+                emit::list_item(&mut pairs[1].1, &value, 2);
+                for (typed, tree) in pairs {
+                    assert_eq!(
+                        typed,
+                        tree,
+                        "{name} {}: {} {}",
+                        zone.name,
+                        p.kind(),
+                        p.name()
+                    );
+                }
                 objects += 1;
             }
         }
