@@ -49,8 +49,7 @@ fn kustomization(resources: Vec<String>, components: Vec<String>) -> String {
     out
 }
 
-/// A YAML stream of `objects`, each a document, after the ownership header (`emit::file`,
-/// written from the typed objects).
+/// A YAML stream of `objects`, each a document, after the ownership header.
 fn file(objects: &[&Placed]) -> String {
     let mut out = String::with_capacity(objects.len() * 1024);
     out.push_str(emit::HEADER);
