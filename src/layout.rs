@@ -103,14 +103,11 @@ pub fn each_zone_file<E>(
         sink(path, content)?;
     }
     drop(shared);
-    // Enough clients per chunk that handing chunks between threads costs nothing next to
-    // rendering them, few enough that a chunk's files are a small part of memory.
-    let chunks: Vec<&[crate::model::Client]> = catalog.clients.chunks(CHUNK).collect();
-    crate::par::ordered(
-        &chunks,
+    render::each_client_chunk(
+        catalog,
         |clients| {
             let mut files = Vec::new();
-            for c in *clients {
+            for c in clients {
                 let objects = render::client_objects(catalog, zone, c);
                 files.extend(unit_files(&objects, options));
             }
@@ -123,9 +120,6 @@ pub fn each_zone_file<E>(
         },
     )
 }
-
-/// Clients rendered together by one thread (see `each_zone_file`).
-const CHUNK: usize = 32;
 
 /// The files of the objects' own directories (one file per kind, and the directory's
 /// `kustomization.yaml`), without the zone's `tenants/` and root kustomizations.

@@ -44,30 +44,16 @@ pub enum Unit {
     Tenant(String),
 }
 
-/// A rendered object, kept typed: its YAML is written straight from it (`emit::document_of`),
-/// and a JSON tree is made only for the few readers that walk one (diff, explain, tests).
-pub trait Manifest: Send + Sync + std::fmt::Debug {
+/// What every rendered kind tells about itself: apiVersion, kind and metadata.
+/// k8s-openapi's kinds have it through their own traits; `crds` implements it per kind.
+pub trait Kind {
     fn api_version(&self) -> &str;
     fn kind(&self) -> &str;
     fn metadata(&self) -> &ObjectMeta;
-    /// The object as a YAML document (no header, no `---`).
-    fn emit(&self, out: &mut String);
-    /// The object as an entry of a block sequence indented by `level`.
-    fn emit_item(&self, out: &mut String, level: usize);
-    /// The object as a JSON tree, keys sorted.
-    fn value(&self) -> Value;
 }
 
 /// Built-in kinds: k8s-openapi knows their apiVersion and kind.
-impl<T> Manifest for T
-where
-    T: k8s_openapi::Resource
-        + k8s_openapi::Metadata<Ty = ObjectMeta>
-        + Serialize
-        + Send
-        + Sync
-        + std::fmt::Debug,
-{
+impl<T: k8s_openapi::Resource + k8s_openapi::Metadata<Ty = ObjectMeta>> Kind for T {
     fn api_version(&self) -> &str {
         T::API_VERSION
     }
@@ -77,6 +63,20 @@ where
     fn metadata(&self) -> &ObjectMeta {
         k8s_openapi::Metadata::metadata(self)
     }
+}
+
+/// A rendered object, kept typed: its YAML is written straight from it (`emit::document_of`),
+/// and a JSON tree is made only for the few readers that walk one (diff, explain, tests).
+pub trait Manifest: Kind + Send + Sync + std::fmt::Debug {
+    /// The object as a YAML document (no header, no `---`).
+    fn emit(&self, out: &mut String);
+    /// The object as an entry of a block sequence indented by `level`.
+    fn emit_item(&self, out: &mut String, level: usize);
+    /// The object as a JSON tree, keys sorted.
+    fn value(&self) -> Value;
+}
+
+impl<T: Kind + Serialize + Send + Sync + std::fmt::Debug> Manifest for T {
     fn emit(&self, out: &mut String) {
         crate::emit::document_of(out, self);
     }
@@ -232,12 +232,11 @@ pub fn each_text<E>(
     };
     let (before, after) = shared_objects(catalog, zone, options);
     sink(&text_of(before))?;
-    let chunks: Vec<&[crate::model::Client]> = catalog.clients.chunks(32).collect();
-    crate::par::ordered(
-        &chunks,
+    each_client_chunk(
+        catalog,
         |clients| {
             let mut text = String::new();
-            for c in *clients {
+            for c in clients {
                 for p in client_objects(catalog, zone, c).iter().filter(|p| keep(p)) {
                     write(p, &mut text);
                 }
@@ -262,6 +261,21 @@ pub fn client_objects(
         client::render(catalog, zone, client, d, &mut out);
     }
     out
+}
+
+/// Clients rendered together by one thread: enough that handing chunks between threads costs
+/// nothing next to rendering them, few enough that a chunk's output is a small part of memory.
+const CLIENT_CHUNK: usize = 32;
+
+/// Runs `make` on the catalog's clients a chunk at a time on every core (`par::ordered`) and
+/// hands the results to `sink` in the clients' order.
+pub fn each_client_chunk<R: Send, E>(
+    catalog: &Catalog,
+    make: impl Fn(&[crate::model::Client]) -> R + Sync,
+    sink: impl FnMut(R) -> Result<(), E>,
+) -> Result<(), E> {
+    let chunks: Vec<&[crate::model::Client]> = catalog.clients.chunks(CLIENT_CHUNK).collect();
+    crate::par::ordered(&chunks, |clients| make(clients), sink)
 }
 
 /// Serializes a typed object. Serialization of these types cannot fail (no maps with

@@ -31,7 +31,7 @@ macro_rules! top_level_kind {
             }
         }
 
-        impl $crate::render::Manifest for $name {
+        impl $crate::render::Kind for $name {
             fn api_version(&self) -> &str {
                 self.api_version
             }
@@ -40,15 +40,6 @@ macro_rules! top_level_kind {
             }
             fn metadata(&self) -> &ObjectMeta {
                 &self.metadata
-            }
-            fn emit(&self, out: &mut String) {
-                $crate::emit::document_of(out, self);
-            }
-            fn emit_item(&self, out: &mut String, level: usize) {
-                $crate::emit::list_item_of(out, self, level);
-            }
-            fn value(&self) -> serde_json::Value {
-                $crate::render::to_value(self)
             }
         }
     };
