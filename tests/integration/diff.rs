@@ -69,6 +69,21 @@ impl Repo {
             + 1
     }
 
+    /// The files `diff --base main` (with `extra` arguments) reports stale, from its JSON.
+    fn stale(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = vec!["--base", "main", "--format", "json"];
+        args.extend(extra);
+        let out = self.diff(&args);
+        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
+        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
+        json["stale"]
+            .as_array()
+            .expect("stale")
+            .iter()
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     fn write(&self, text: &str) {
         std::fs::write(self.path().join("clients/clients.yaml"), text).expect("write");
     }
@@ -161,17 +176,7 @@ fn exit_codes_follow_terraform_and_the_spec() {
 #[test]
 fn a_stale_tree_is_found_at_a_revision_too() {
     let repo = Repo::new();
-    let stale_at = |rev: &str| -> Vec<String> {
-        let out = repo.diff(&["--base", "main", "--head", rev, "--format", "json"]);
-        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
-        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-        json["stale"]
-            .as_array()
-            .expect("stale")
-            .iter()
-            .map(|v| v.as_str().unwrap_or_default().to_owned())
-            .collect()
-    };
+    let stale_at = |rev: &str| repo.stale(&["--head", rev]);
     assert_eq!(stale_at("main"), Vec::<String>::new());
 
     // A config change and a removed client, committed without rendering.
@@ -227,17 +232,7 @@ fn a_stale_tree_is_found_at_a_revision_too() {
 #[test]
 fn a_stale_working_tree_is_found_in_edited_staged_untracked_and_deleted_files() {
     let repo = Repo::new();
-    let stale = || -> Vec<String> {
-        let out = repo.diff(&["--base", "main", "--format", "json"]);
-        assert_eq!(code(&out), Some(0), "{}", stderr(&out));
-        let json: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("json");
-        json["stale"]
-            .as_array()
-            .expect("stale")
-            .iter()
-            .map(|v| v.as_str().unwrap_or_default().to_owned())
-            .collect()
-    };
+    let stale = || repo.stale(&[]);
     assert_eq!(stale(), Vec::<String>::new());
     let path = |rel: &str| repo.path().join("clusters").join(rel);
     let append = |rel: &str| {
